@@ -27,7 +27,13 @@ components=(
   "kubernetes|kubernetes|k8s-v1.36.3|k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler|-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/client-go/pkg/version.gitVersion=v1.36.3"
   "etcd|etcd|etcd-v3.6.16|go.etcd.io/etcd/server/v3|"
   "csi-test|csi-test|csi-test-v5.4.0|github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity|"
-  "csi-plugin|kubernetes|mock-k8s-v1.36.3|csi-sidecars-ts.local/hack/kubernetes/cmd/csi-mock-plugin|"
+  "csi-plugin|csi-mock-plugin|csi-mock-plugin-k8s-v1.36.3|csi-sidecars-ts.local/hack/csi-mock-plugin/cmd/csi-mock-plugin|"
+)
+
+# Modules only downloaded (their files are read): name | wrapper dir
+sources=(
+  "csi-spec|csi-spec"
+  "snapshot-crds|snapshotter"
 )
 
 fmt_secs() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
@@ -70,11 +76,29 @@ build_one() {
   echo "$name=$out"
 }
 
+fetch_source() {
+  local name="$1" dir="$2" mod
+  mod=$(awk '/^require /{print $2}' "$here/go/$dir/go.mod")
+  local out
+  out=$(cd "$here/go/$dir" && go mod download -json "$mod" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  if [ -z "$out" ]; then
+    echo "[go-build] $name: could not download $mod" >&2
+    return 1
+  fi
+  echo "[go-build] $name: $mod in $out" >&2
+  echo "$name=$out"
+}
+
 wanted=("$@")
 total_start=$SECONDS
 for c in "${components[@]}"; do
   IFS='|' read -r name dir key pkgs ldflags <<<"$c"
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
   build_one "$name" "$dir" "$key" "$pkgs" "$ldflags"
+done
+for c in "${sources[@]}"; do
+  IFS='|' read -r name dir <<<"$c"
+  if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
+  fetch_source "$name" "$dir"
 done
 echo "[go-build] all requested components ready in $(fmt_secs $((SECONDS - total_start)))" >&2
