@@ -1,10 +1,12 @@
 // Starts the project's own sidecars from the current build (packages/*/dist) against a running
-// control plane, as managed processes owned by the harness.
+// control plane, as managed processes: from `npm run cluster --with-sidecars`, the demo, and
+// integration specs (which must stop them in afterAll).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
-import type { ControlPlane } from './control-plane.js';
+import type { ClusterInfo, ControlPlane } from './control-plane.js';
 import { repoRoot } from './paths.js';
+import { waitFor } from './wait.js';
 
 export const SIDECARS = ['provisioner', 'attacher', 'resizer'] as const;
 export type SidecarName = (typeof SIDECARS)[number];
@@ -14,14 +16,18 @@ export function sidecarBin(name: SidecarName): string {
 }
 
 export interface StartSidecarOptions {
+  /** Flags after the defaults below (a later flag wins, as in Go). */
   extraArgs?: string[];
   verbosity?: number;
+  /** Log file name under <workDir>/logs; defaults to csi-<name>.log. */
+  logName?: string;
+  /** Replaces the CSI endpoint (e.g. a fault-injecting proxy's socket). */
+  csiAddress?: string;
 }
 
-export function startSidecar(cp: ControlPlane, name: SidecarName, opts: StartSidecarOptions = {}): ManagedProcess {
+export function startSidecar(info: ClusterInfo, name: SidecarName, opts: StartSidecarOptions = {}): ManagedProcess {
   const bin = sidecarBin(name);
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first`);
-  const info = cp.info;
   return new ManagedProcess({
     name: `csi-${name}`,
     // The same Node that runs the harness (Node 24 from the project's devDependency).
@@ -29,22 +35,31 @@ export function startSidecar(cp: ControlPlane, name: SidecarName, opts: StartSid
     args: [
       bin,
       `--kubeconfig=${info.kubeconfig}`,
-      `--csi-address=${info.csiSocket}`,
-      '--leader-election=false',
-      `--v=${opts.verbosity ?? 2}`,
+      `--csi-address=${opts.csiAddress ?? info.csiSocket}`,
+      `--v=${opts.verbosity ?? 4}`,
       ...(opts.extraArgs ?? []),
     ],
-    logFile: join(info.workDir, 'logs', `csi-${name}.log`),
+    logFile: join(info.workDir, 'logs', opts.logName ?? `csi-${name}.log`),
   });
 }
 
-export async function startSidecars(cp: ControlPlane, names: readonly SidecarName[] = SIDECARS): Promise<ManagedProcess[]> {
-  const procs = names.map((n) => startSidecar(cp, n));
-  cp.adopt(...procs);
-  // Give them a moment to fail fast on bad flags, and say so clearly if one did.
-  await new Promise((r) => setTimeout(r, 1500));
-  for (const p of procs) {
-    if (!p.running) throw new Error(`${p.name} exited at start-up:\n${p.tail(20)}`);
+/** Starts a sidecar and fails with its log tail if it exits within the first moments. */
+export async function startSidecarChecked(info: ClusterInfo, name: SidecarName, opts: StartSidecarOptions = {}): Promise<ManagedProcess> {
+  const p = startSidecar(info, name, opts);
+  try {
+    await waitFor(`${p.name} to stay up`, () => !p.running || undefined, { timeoutMs: 1500, intervalMs: 100 });
+  } catch {
+    return p; // still running after the grace moment: good
+  }
+  throw new Error(`${p.name} exited at start-up:\n${p.tail(20)}`);
+}
+
+export async function startSidecars(cp: ControlPlane, names: readonly SidecarName[] = SIDECARS, opts: StartSidecarOptions = {}): Promise<ManagedProcess[]> {
+  const procs: ManagedProcess[] = [];
+  for (const n of names) {
+    const p = await startSidecarChecked(cp.info, n, opts);
+    cp.adopt(p);
+    procs.push(p);
   }
   return procs;
 }
