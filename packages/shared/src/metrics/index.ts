@@ -1,0 +1,1 @@
+export { createRegistry, type CreateRegistryOptions } from './registry.js';
