@@ -7,3 +7,6 @@ export * from './workqueue/index.js';
 export * from './leaderelection/index.js';
 export * from './http/index.js';
 export * from './metrics/index.js';
+export * from './flags/index.js';
+export * from './quantity/index.js';
+export * from './lifecycle/index.js';

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-import { sidecarName } from '../index.js';
+// Entry point of the csi-provisioner binary: everything else lives in ./command.js.
+import { createLogger, installCrashHandlers, processIO, runCommand } from '@csi-sidecars-ts/shared';
+import { provisionerCommand } from './command.js';
 
-const arg = process.argv[2];
-if (arg === '--version') {
-  console.log(`${sidecarName} v0.1.0`);
-} else {
-  console.log(`Usage of ${sidecarName}: (flags are being implemented)`);
-}
+installCrashHandlers({ logger: createLogger(), exit: (code) => process.exit(code) });
+process.exitCode = await runCommand(provisionerCommand, process.argv.slice(2), processIO());

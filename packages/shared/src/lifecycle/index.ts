@@ -1,0 +1,4 @@
+export * from './disposable.js';
+export * from './clock.js';
+export * from './shutdown.js';
+export * from './termination-log.js';
