@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { createKubeClient } from './client.js';
+import { httpListWatcher } from './list-watch.js';
+import { PERSISTENT_VOLUMES } from './resources.js';
+
+// A TLS apiserver stand-in that requires a client certificate, like kube-apiserver with x509 auth.
+const fixtures = path.join(import.meta.dirname, '__fixtures__', 'tls');
+const read = (f: string) => fs.readFileSync(path.join(fixtures, f));
+
+let server: https.Server;
+let dir: string;
+let connections = 0;
+const peers: string[] = [];
+
+beforeAll(async () => {
+  server = https.createServer({ key: read('server.key'), cert: read('server.crt'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    peers.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN));
+    if (req.url?.includes('watch=true')) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'w', resourceVersion: '2' } } })}\n`);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'PersistentVolumeList', apiVersion: 'v1', items: [], metadata: { resourceVersion: '1' } }));
+  });
+  server.on('secureConnection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-kubeconfig-'));
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function kubeconfig(caFile: string): string {
+  const port = (server.address() as { port: number }).port;
+  const file = path.join(dir, `kubeconfig-${path.basename(caFile)}`);
+  fs.writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: c',
+      '  cluster:',
+      `    server: https://127.0.0.1:${port}`,
+      `    certificate-authority: ${caFile}`,
+      'users:',
+      '- name: u',
+      '  user:',
+      `    client-certificate: ${path.join(fixtures, 'client.crt')}`,
+      `    client-key: ${path.join(fixtures, 'client.key')}`,
+      'contexts:',
+      '- name: x',
+      '  context: {cluster: c, user: u}',
+      'current-context: x',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('transport over TLS with a client certificate', () => {
+  it('verifies the server, presents the client certificate and reuses one connection', async () => {
+    const client = createKubeClient({ kubeconfig: kubeconfig(path.join(fixtures, 'ca.crt')), qps: -1 });
+    try {
+      const before = connections;
+      for (let i = 0; i < 3; i++) await client.request({ method: 'GET', path: '/api/v1/persistentvolumes' });
+      const typed = await client.core.listPersistentVolume();
+      expect(typed.items).toEqual([]);
+      const events = [];
+      const ac = new AbortController();
+      for await (const ev of await httpListWatcher(client, { resource: PERSISTENT_VOLUMES }).watch({ resourceVersion: '1', timeoutSeconds: 300, allowWatchBookmarks: true, signal: ac.signal })) {
+        events.push(ev);
+      }
+      expect(events).toEqual([{ type: 'ADDED', object: { metadata: { name: 'w', resourceVersion: '2' } } }]);
+      expect(new Set(peers)).toEqual(new Set(['csi-provisioner']));
+      // Keep-alive: sequential requests share one TLS connection.
+      expect(connections - before).toBe(1);
+    } finally {
+      client.dispose();
+    }
+  });
+
+  it('refuses a server its CA did not sign', async () => {
+    const client = createKubeClient({ kubeconfig: kubeconfig(path.join(fixtures, 'client.crt')), qps: -1 });
+    try {
+      await expect(client.request({ method: 'GET', path: '/api/v1/persistentvolumes' })).rejects.toThrow(/certificate/);
+    } finally {
+      client.dispose();
+    }
+  });
+});

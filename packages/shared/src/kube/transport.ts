@@ -1,0 +1,364 @@
+// HTTP to the apiserver on node:http/https, shared by the typed client-node APIs (through an
+// HttpLibrary adapter), raw requests and watches. Why not client-node's own fetch path:
+//   - it builds a new undici Agent (a new TLS handshake) for every typed request when TLS
+//     options are set, and has no rate limit and no default timeout;
+//   - a watch needs a streamed body split into JSON lines, an abort that really closes the socket,
+//     and the same credentials as every other call.
+// So client-node is used for what it does well — kubeconfig parsing and auth (tokens, token
+// files, exec plugins, client certificates) via KubeConfig.applyToHTTPSOptions — and every
+// request goes through one place here: token bucket, timeout, User-Agent, metrics hook, and a
+// keep-alive agent per TLS identity.
+
+import crypto from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Clock } from '../lifecycle/clock.js';
+import { realClock } from '../lifecycle/clock.js';
+import type { Logger } from '../logging/logger.js';
+import { discardLogger } from '../logging/logger.js';
+import { KubeApiError, KubeTransportError } from './errors.js';
+import type { TokenBucket } from './token-bucket.js';
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface KubeRequest {
+  method: string;
+  /** Path below the server URL (e.g. /api/v1/pods), optionally with a query string. */
+  path: string;
+  query?: Record<string, QueryValue>;
+  /** A string or Buffer is sent as is; anything else as JSON. */
+  body?: unknown;
+  /** Defaults to application/json when there is a body. */
+  contentType?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Overrides the client's request timeout; 0 disables it. */
+  timeoutMs?: number;
+}
+
+export interface KubeResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface KubeStreamResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** The response body; destroy it (or abort the signal) to close the connection. */
+  body: Readable;
+}
+
+/** One finished request, for metrics (rest_client_requests_total and friends). */
+export interface RequestRecord {
+  method: string;
+  host: string;
+  /** HTTP status as text, or '<error>' when no response came (client-go's label value). */
+  code: string;
+  durationMs: number;
+  /** Time spent waiting for the client-side rate limiter. */
+  rateLimiterWaitMs: number;
+  /** The request was a long-lived stream (watch); durationMs then covers only the response headers. */
+  stream: boolean;
+}
+
+export interface TransportOptions {
+  kubeConfig: KubeConfig;
+  limiter?: TokenBucket;
+  /** Default per-request timeout (ms) for non-streaming requests; 0 disables. */
+  requestTimeoutMs?: number;
+  userAgent?: string;
+  clock?: Clock;
+  logger?: Logger;
+  onRequest?: (rec: RequestRecord) => void;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+type Agent = http.Agent | https.Agent;
+
+export class KubeTransport {
+  readonly server: URL;
+  /** host[:port] of the server, the `host` label of the request metrics. */
+  readonly host: string;
+  readonly #kc: KubeConfig;
+  readonly #limiter: TokenBucket | undefined;
+  readonly #timeoutMs: number;
+  readonly #userAgent: string;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #onRequest: ((rec: RequestRecord) => void) | undefined;
+  readonly #agents = new Map<string, Agent>();
+  #disposed = false;
+
+  constructor(opts: TransportOptions) {
+    this.#kc = opts.kubeConfig;
+    const cluster = this.#kc.getCurrentCluster();
+    if (!cluster?.server) throw new Error('kubeconfig has no current cluster with a server URL');
+    this.server = new URL(cluster.server);
+    this.host = this.server.host;
+    this.#limiter = opts.limiter;
+    this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#userAgent = opts.userAgent ?? 'csi-sidecars-ts';
+    this.#clock = opts.clock ?? realClock;
+    this.#logger = opts.logger ?? discardLogger;
+    this.#onRequest = opts.onRequest;
+  }
+
+  /** The URL a request goes to: server URL (which may carry a path prefix) + path + query. */
+  url(path: string, query?: Record<string, QueryValue>): URL {
+    const base = this.server.pathname.replace(/\/$/, '');
+    const url = new URL(this.server.origin + base + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    return url;
+  }
+
+  /** A buffered request. Non-2xx answers become KubeApiError; no answer is a KubeTransportError. */
+  async request(req: KubeRequest): Promise<KubeResponse> {
+    const url = this.url(req.path, req.query);
+    const res = await this.#send(url, req, false);
+    const body = res.buffer.toString('utf8');
+    if (res.status < 200 || res.status > 299) throw apiError(req.method, res.status, body, res.headers, url);
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  /** A buffered request whose answer is parsed as JSON (undefined for an empty body). */
+  async requestJson<T = unknown>(req: KubeRequest): Promise<T> {
+    const res = await this.request(req);
+    if (res.body === '') return undefined as T;
+    try {
+      return JSON.parse(res.body) as T;
+    } catch (err) {
+      throw new KubeTransportError(`${req.method} ${req.path}: response is not JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * Opens a streaming request (a watch). Resolves when the response headers arrive; the request
+   * timeout covers only that part. Non-2xx answers are read and thrown as KubeApiError.
+   */
+  async stream(req: KubeRequest): Promise<KubeStreamResponse> {
+    const url = this.url(req.path, req.query);
+    const res = await this.#send(url, req, true);
+    if (res.status < 200 || res.status > 299) {
+      const body = await readStream(res.stream).catch(() => '');
+      throw apiError(req.method, res.status, body, res.headers, url);
+    }
+    return { status: res.status, headers: res.headers, body: res.stream };
+  }
+
+  /** Sends a request for the client-node HttpLibrary adapter (absolute URL from the generated code). */
+  async requestUrl(url: URL, req: Omit<KubeRequest, 'path' | 'query'>): Promise<KubeResponse> {
+    const res = await this.#send(url, { ...req, path: url.pathname }, false);
+    return { status: res.status, headers: res.headers, body: res.buffer.toString('utf8') };
+  }
+
+  /** Closes pooled connections. */
+  dispose(): void {
+    this.#disposed = true;
+    for (const a of this.#agents.values()) a.destroy();
+    this.#agents.clear();
+  }
+
+  #send(url: URL, req: KubeRequest, stream: true): Promise<StreamedResult>;
+  #send(url: URL, req: KubeRequest, stream: false): Promise<BufferedResult>;
+  async #send(url: URL, req: KubeRequest, stream: boolean): Promise<StreamedResult | BufferedResult> {
+    if (this.#disposed) throw new KubeTransportError(`${req.method} ${url.pathname}: the Kubernetes client was disposed`);
+    const started = this.#clock.now();
+    let waited = 0;
+    if (this.#limiter) {
+      waited = await this.#limiter.acquire(req.signal);
+      if (waited > 50) {
+        // client-go's wording, so people grepping for throttling find it.
+        const log = waited > 1000 ? this.#logger : this.#logger.v(3);
+        log.info('Waited before sending request', { delay: `${waited}ms`, reason: 'client-side throttling, not priority and fairness', verb: req.method, URL: url.toString() });
+      }
+    }
+    const record = (code: string) => {
+      this.#onRequest?.({ method: req.method, host: this.host, code, durationMs: this.#clock.now() - started, rateLimiterWaitMs: waited, stream });
+    };
+    let prepared: Prepared;
+    try {
+      prepared = await this.#prepare();
+    } catch (err) {
+      record('<error>');
+      throw new KubeTransportError(`${req.method} ${url.toString()}: cannot apply kubeconfig credentials: ${(err as Error).message}`, { cause: err });
+    }
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': this.#userAgent,
+      ...lowerMerge(prepared.headers),
+    };
+    let payload: Buffer | undefined;
+    if (req.body !== undefined) {
+      payload = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
+      headers['Content-Type'] = req.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    for (const [k, v] of Object.entries(req.headers ?? {})) setHeader(headers, k, v);
+
+    const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
+    return new Promise<StreamedResult | BufferedResult>((resolve, reject) => {
+      const mod = url.protocol === 'https:' ? https : http;
+      let settled = false;
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      const cleanup = () => {
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        timer = undefined;
+        req.signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        record('<error>');
+        reject(err);
+      };
+      const onAbort = () => {
+        const reason: unknown = req.signal?.reason;
+        r.destroy();
+        fail(reason ?? new KubeTransportError(`${req.method} ${url.toString()}: aborted`));
+      };
+      if (req.signal?.aborted) {
+        fail(req.signal.reason ?? new KubeTransportError(`${req.method} ${url.toString()}: aborted`));
+        return;
+      }
+      const r = mod.request(url, { method: req.method, headers, agent: prepared.agent, auth: prepared.auth });
+      // The error listener goes first: destroy() below emits 'error' on the next tick.
+      r.on('error', (err) => fail(err instanceof KubeTransportError ? err : new KubeTransportError(`${req.method} ${url.toString()}: ${err.message}`, { cause: err })));
+      if (timeoutMs > 0) {
+        timer = this.#clock.setTimeout(() => {
+          const err = new KubeTransportError(`${req.method} ${url.toString()}: no response within ${timeoutMs}ms`, { timedOut: true });
+          fail(err);
+          r.destroy(err);
+        }, timeoutMs);
+      }
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      r.on('response', (res) => {
+        if (settled) {
+          res.destroy();
+          return;
+        }
+        const status = res.statusCode ?? 0;
+        if (stream) {
+          settled = true;
+          cleanup();
+          record(String(status));
+          // Abort after the headers closes the stream; the caller sees it end with the reason.
+          if (req.signal) {
+            const onLateAbort = () => res.destroy(req.signal?.reason instanceof Error ? req.signal.reason : undefined);
+            req.signal.addEventListener('abort', onLateAbort, { once: true });
+            res.once('close', () => req.signal?.removeEventListener('abort', onLateAbort));
+          }
+          // Errors reach the reader through iteration; this listener only keeps an error that
+          // happens before reading starts from becoming an uncaught exception.
+          res.on('error', () => undefined);
+          resolve({ status, headers: res.headers, stream: res });
+          return;
+        }
+        // Buffered: the timeout and abort keep covering the body download.
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => fail(new KubeTransportError(`${req.method} ${url.toString()}: reading the response: ${err.message}`, { cause: err })));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          cleanup();
+          record(String(status));
+          resolve({ status, headers: res.headers, buffer: Buffer.concat(chunks) });
+        });
+      });
+      r.end(payload);
+    });
+  }
+
+  async #prepare(): Promise<Prepared> {
+    const opts: https.RequestOptions = { headers: {} };
+    await this.#kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    }
+    const cluster = this.#kc.getCurrentCluster();
+    // A proxy needs client-node's proxy agent; otherwise use our keep-alive agent.
+    if (cluster?.proxyUrl) return { headers, agent: opts.agent as Agent, auth: opts.auth ?? undefined };
+    return { headers, agent: this.#agentFor(opts), auth: opts.auth ?? undefined };
+  }
+
+  #agentFor(opts: https.RequestOptions): Agent {
+    const tls = {
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      pfx: opts.pfx,
+      passphrase: opts.passphrase,
+      rejectUnauthorized: opts.rejectUnauthorized,
+      servername: opts.servername,
+    };
+    // Keyed by the TLS material itself, so rotated client certificates get a fresh agent.
+    const h = crypto.createHash('sha256');
+    h.update(this.server.protocol);
+    for (const [k, v] of Object.entries(tls)) {
+      h.update(`${k}=`);
+      if (v !== undefined) h.update(Buffer.isBuffer(v) ? v : JSON.stringify(v) ?? '');
+      h.update(';');
+    }
+    const key = h.digest('hex');
+    let agent = this.#agents.get(key);
+    if (!agent) {
+      const common = { keepAlive: true, keepAliveMsecs: 30_000 };
+      agent =
+        this.server.protocol === 'https:'
+          ? new https.Agent({ ...common, ...Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)) })
+          : new http.Agent(common);
+      // Old identities keep their open watches until those end; new requests use the new agent.
+      this.#agents.set(key, agent);
+    }
+    return agent;
+  }
+}
+
+interface Prepared {
+  headers: Record<string, string>;
+  agent: Agent;
+  auth: string | undefined;
+}
+
+function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  const lower = name.toLowerCase();
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === lower) delete headers[k];
+  headers[name] = value;
+}
+
+function lowerMerge(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) setHeader(out, k, v);
+  return out;
+}
+
+interface StreamedResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  stream: http.IncomingMessage;
+}
+
+interface BufferedResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  buffer: Buffer;
+}
+
+async function readStream(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function apiError(method: string, status: number, body: string, headers: http.IncomingHttpHeaders, url: URL): KubeApiError {
+  const ra = headers['retry-after'];
+  return KubeApiError.fromResponse(status, body, `${method} ${url.pathname}${url.search}`, Array.isArray(ra) ? ra[0] : ra);
+}
