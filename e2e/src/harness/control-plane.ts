@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   keep?: boolean;
   /** Extra flags for the CSI plugin (see hack/go/csi-mock-plugin). */
   pluginArgs?: string[];
+  /** Extra flags for kube-apiserver (after the harness's own). */
+  apiserverArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -35,6 +37,7 @@ export interface ClusterInfo {
   csiEndpoint: string;
   csiSocket: string;
   apiServerUrl: string;
+  etcdUrl: string;
   token: string;
   driverName: string;
   nodeNames: string[];
@@ -44,7 +47,7 @@ export interface ClusterInfo {
 const pidRegistry = join(tmpdir(), 'csi-sidecars-ts-e2e.pids');
 
 export class ControlPlane {
-  readonly #opts: Required<Omit<ControlPlaneOptions, 'pluginArgs'>> & { pluginArgs: string[] };
+  readonly #opts: Required<ControlPlaneOptions>;
   readonly #procs: ManagedProcess[] = [];
   #info: ClusterInfo | undefined;
   #nodes: FakeNodes | undefined;
@@ -59,6 +62,7 @@ export class ControlPlane {
       nodes: opts.nodes ?? 3,
       keep: opts.keep ?? false,
       pluginArgs: opts.pluginArgs ?? [],
+      apiserverArgs: opts.apiserverArgs ?? [],
       log: opts.log ?? ((l) => process.stderr.write(`${l}\n`)),
     };
   }
@@ -135,6 +139,7 @@ export class ControlPlane {
         '--endpoint-reconciler-type=none',
         '--allow-privileged=true',
         '--v=1',
+        ...this.#opts.apiserverArgs,
       ];
       this.#apiserver = this.#spawn('kube-apiserver', components.kubeApiserver, this.#apiserverArgs, logs);
       await this.#waitApiserverReady(apiServerUrl, token, this.#apiserver);
@@ -189,6 +194,7 @@ export class ControlPlane {
         csiEndpoint,
         csiSocket,
         apiServerUrl,
+        etcdUrl,
         token,
         driverName: DRIVER_NAME,
         nodeNames,
