@@ -1,10 +1,34 @@
-// What csi-attacher does with its parsed options. For now a clear "not wired yet" exit; the
-// controllers are wired here later.
-
-import type { RunContext } from '@csi-sidecars-ts/shared';
+// What csi-attacher does with its parsed options: the shared sidecar start-up, then the attach
+// controllers once this replica leads.
+import { runSidecar, type RunContext } from '@csi-sidecars-ts/shared';
+import { startAttacher } from '../sidecar.js';
+import { ATTACHER_VERSION } from './command.js';
 import type { AttacherOptions } from './flags.js';
 
-export async function runAttacher(_options: AttacherOptions, ctx: RunContext): Promise<number> {
-  ctx.io.stderr('csi-attacher: not yet wired: options are valid, but the controllers are not connected yet\n');
-  return 1;
+export async function runAttacher(options: AttacherOptions, _ctx: RunContext): Promise<number> {
+  return runSidecar({
+    kind: 'attacher',
+    component: 'csi-attacher',
+    version: ATTACHER_VERSION,
+    // external-attacher records no events of its own; leader election events use this source.
+    eventComponent: (driver) => `csi-attacher-${driver}`,
+    controllerCapabilities: 'if-controller-service',
+    options: { ...options, releaseLeaderElectionOnExit: options.featureGates.enabled('ReleaseLeaderElectionOnExit') },
+    start: (ctx, signal) =>
+      startAttacher(
+        {
+          kube: ctx.kube,
+          informerFactory: ctx.informers,
+          controller: ctx.csi.controller,
+          driverName: ctx.driver.name,
+          pluginCapabilities: ctx.driver.pluginCapabilities.services,
+          controllerCapabilities: ctx.driver.controllerCapabilities,
+          registry: ctx.registry,
+          clock: ctx.clock,
+          logger: ctx.logger,
+          signal,
+        },
+        options,
+      ),
+  });
 }

@@ -1,10 +1,37 @@
-// What csi-resizer does with its parsed options. For now a clear "not wired yet" exit; the
-// controllers are wired here later.
-
-import type { RunContext } from '@csi-sidecars-ts/shared';
+// What csi-resizer does with its parsed options: the shared sidecar start-up; the resizer plan
+// (which resizer, whether the modify controller runs) is decided before leader election so a
+// driver that supports neither fails fast, as the Go resizer does.
+import { runSidecar, type RunContext, type SidecarContext } from '@csi-sidecars-ts/shared';
+import { planResizerSidecar, startResizer, type ResizerSidecarDeps } from '../sidecar.js';
+import { RESIZER_VERSION } from './command.js';
 import type { ResizerOptions } from './flags.js';
 
-export async function runResizer(_options: ResizerOptions, ctx: RunContext): Promise<number> {
-  ctx.io.stderr('csi-resizer: not yet wired: options are valid, but the controllers are not connected yet\n');
-  return 1;
+function deps(ctx: SidecarContext): ResizerSidecarDeps {
+  return {
+    kube: ctx.kube,
+    informers: ctx.informers,
+    csi: {
+      driverName: ctx.driver.name,
+      capabilities: { services: ctx.driver.pluginCapabilities.services, controller: ctx.driver.controllerCapabilities },
+      controller: ctx.csi.controller,
+      node: ctx.csi.node,
+    },
+    events: ctx.events,
+    registry: ctx.registry,
+    clock: ctx.clock,
+    logger: ctx.logger,
+  };
+}
+
+export async function runResizer(options: ResizerOptions, _ctx: RunContext): Promise<number> {
+  return runSidecar({
+    kind: 'resizer',
+    component: 'csi-resizer',
+    version: RESIZER_VERSION,
+    eventComponent: (driver) => `external-resizer ${driver}`,
+    controllerCapabilities: 'if-controller-service',
+    options: { ...options, releaseLeaderElectionOnExit: options.featureGates.enabled('ReleaseLeaderElectionOnExit') },
+    prepare: (ctx) => planResizerSidecar(deps(ctx), options),
+    start: (ctx, _signal, plan) => startResizer(deps(ctx), options, plan),
+  });
 }
