@@ -105,10 +105,17 @@ describe('csi-attacher command', () => {
     expect(help).toContain('  -worker-threads uint\n');
   });
 
-  it('reaches "not yet wired" with valid options', async () => {
+  it('starts the sidecar with valid options and exits 1 with the reason when start-up fails', async () => {
     const f = fakeIO();
-    expect(await runCommand(attacherCommand, ['--csi-address=/csi/csi.sock'], f.io)).toBe(1);
-    expect(f.stderr()).toContain('csi-attacher: not yet wired');
+    const logs: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => logs.push(String(chunk)) > 0) as typeof process.stderr.write;
+    try {
+      expect(await runCommand(attacherCommand, ['--kubeconfig=/nonexistent/kubeconfig', '--csi-address=/tmp/none.sock'], f.io)).toBe(1);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(logs.join('')).toMatch(/Start-up failed.*nonexistent\/kubeconfig/);
   });
 
   it.each([
