@@ -1,0 +1,307 @@
+// The real attach handler: ControllerPublishVolume for VolumeAttachments that exist,
+// ControllerUnpublishVolume for those being deleted, PV finalizer release, and the ListVolumes
+// reconciler. Write order (each step only after the previous one succeeded):
+//   attach: PV finalizer → VA finalizer + node-id annotation → Publish → status attached
+//   detach: Unpublish → VA finalizer removed → status detached
+// Removing the finalizer before writing attached=false means a VA without our finalizer is
+// detached whatever its status says, so one detach calls Unpublish exactly once.
+// Every error is saved on the VA (attachError / detachError) and retried with backoff; an
+// attach error never skips the detach: until attached=true an attachment is "uncertain", and a
+// deleted VA is always unpublished.
+
+import type { Clock, Logger, PersistentVolume, VolumeAttachment } from '@csi-sidecars-ts/shared';
+import { CsiCallError, errorText, isFinalError, isNotFound } from '@csi-sidecars-ts/shared';
+import type { AttacherApi } from '../adapters/attacher-api.js';
+import type { AttacherCsi } from '../adapters/attacher-csi.js';
+import type { MigrationTranslator } from '../migration/translator.js';
+import type { AttacherMetrics, UncertainAttachments } from './attacher-metrics.js';
+import type { AttacherCaches } from './caches.js';
+import { VA_BY_PV_INDEX } from './caches.js';
+import { isMigrationRollback } from './event-filters.js';
+import type { AttachHandler, SyncResult } from './handler.js';
+import { attacherFinalizer } from './names.js';
+import { resolveNodeId } from './node-id.js';
+import { attachErrorPatch, attachedStatusPatch, detachErrorPatch, detachedStatusPatch, kubeTime } from './patches.js';
+import type { PublishCapabilities } from './publish-request.js';
+import { publishRequestOf, unpublishRequestOf } from './publish-request.js';
+import { planReconcile } from './reconcile-plan.js';
+import type { CsiVolume } from './volume-source.js';
+import { csiVolumeOfInline, csiVolumeOfPv, pvNotFound, vaSourceOf, VolumeSourceError } from './volume-source.js';
+
+export interface CsiHandlerOptions {
+  driver: string;
+  api: AttacherApi;
+  csi: AttacherCsi;
+  caches: AttacherCaches;
+  translator: MigrationTranslator;
+  clock: Clock;
+  logger: Logger;
+  capabilities: PublishCapabilities;
+  /** --default-fstype */
+  defaultFsType: string;
+  /** Feature gate MutableCSINodeAllocatableCount: save the gRPC code as attachError.errorCode. */
+  saveErrorCode: boolean;
+  /** Queues a VA again (used by the reconciler's force-sync). */
+  enqueueVa: (name: string) => void;
+  metrics: AttacherMetrics;
+  uncertain: UncertainAttachments;
+}
+
+/** Context added to an error on its way to the VA status (same wording as Go). */
+function wrap(prefix: string, err: unknown): Error {
+  return new Error(`${prefix}: ${errorText(err)}`, { cause: err });
+}
+
+export class CsiAttachHandler implements AttachHandler {
+  readonly #o: CsiHandlerOptions;
+  readonly #finalizer: string;
+  readonly #log: Logger;
+  /** VAs the reconciler found out of sync: processed once even if status says "nothing to do". */
+  readonly #forceSync = new Set<string>();
+
+  constructor(options: CsiHandlerOptions) {
+    this.#o = options;
+    this.#finalizer = attacherFinalizer(options.driver);
+    this.#log = options.logger;
+  }
+
+  async syncVolumeAttachment(va: VolumeAttachment): Promise<SyncResult> {
+    const name = va.metadata?.name ?? '';
+    const log = this.#log.withValues({ VolumeAttachment: name });
+    try {
+      if (va.metadata?.deletionTimestamp) await this.#syncDetach(va, log);
+      else await this.#syncAttach(va, log);
+      return 'ok';
+    } catch (err) {
+      log.v(2).info('Error processing', { err: errorText(err) });
+      return 'retry';
+    }
+  }
+
+  async syncPersistentVolume(pv: PersistentVolume): Promise<SyncResult> {
+    const name = pv.metadata?.name ?? '';
+    const log = this.#log.withValues({ PersistentVolume: name });
+    if (!pv.metadata?.deletionTimestamp && !isMigrationRollback(pv, this.#o.driver, this.#o.translator)) {
+      log.v(4).info('No deletion timestamp, ignoring');
+      return 'ok';
+    }
+    if (!pv.metadata?.finalizers?.includes(this.#finalizer)) {
+      log.v(4).info('No finalizer, ignoring');
+      return 'ok';
+    }
+    const users = this.#o.caches.volumeAttachments.byIndex(VA_BY_PV_INDEX, name);
+    if (users.length > 0) {
+      log.v(4).info('VolumeAttachment still uses the PersistentVolume, keeping the finalizer', { VolumeAttachment: users[0]?.metadata?.name });
+      return 'ok';
+    }
+    try {
+      await this.#o.api.removePvFinalizer(pv, this.#finalizer);
+      log.v(2).info('Removed finalizer from PersistentVolume');
+      return 'ok';
+    } catch (err) {
+      log.error('Failed to remove finalizer from PersistentVolume', err);
+      return 'retry';
+    }
+  }
+
+  async reconcile(): Promise<void> {
+    const { caches, driver } = this.#o;
+    this.#log.v(4).info('Reconciling VolumeAttachments with driver backend state');
+    const vas = caches.volumeAttachments.list();
+    const published = await this.#o.csi.listPublishedNodes();
+    const plan = planReconcile(vas, published, {
+      driver,
+      nodeIdOf: (va) => resolveNodeId(driver, va.spec?.nodeName ?? '', caches.csiNodes.getByName(undefined, va.spec?.nodeName ?? ''), va),
+      volumeOf: (va) => this.#csiVolumeOf(va),
+      translator: this.#o.translator,
+    });
+    for (const skipped of plan.skipped) this.#log.error('Cannot reconcile VolumeAttachment', skipped.error, { VolumeAttachment: skipped.name });
+    for (const m of plan.mismatched) {
+      this.#log.error('VolumeAttachment attached status and actual state do not match. Adding back to VolumeAttachment queue for forced reprocessing', undefined, {
+        VolumeAttachment: m.name,
+        volumeHandle: m.volumeHandle,
+        attachedStatus: m.attached,
+        found: m.published,
+      });
+      this.#forceSync.add(m.name);
+      this.#o.enqueueVa(m.name);
+    }
+  }
+
+  forget(vaName: string): void {
+    this.#forceSync.delete(vaName);
+    this.#o.uncertain.clear(vaName);
+  }
+
+  /** True (once) when the reconciler asked for this VA to be processed regardless of its status. */
+  #consumeForceSync(name: string): boolean {
+    return this.#forceSync.delete(name);
+  }
+
+  // ---- attach ------------------------------------------------------------------------------
+
+  async #syncAttach(va: VolumeAttachment, log: Logger): Promise<void> {
+    const name = va.metadata?.name ?? '';
+    const forced = this.#consumeForceSync(name);
+    if (!forced && va.status?.attached) {
+      log.v(4).info('VolumeAttachment is already attached');
+      return;
+    }
+    log.v(2).info('Attaching');
+    let publishContext: Record<string, string>;
+    try {
+      publishContext = await this.#csiAttach(va, log);
+    } catch (err) {
+      await this.#saveError(name, attachErrorPatch(kubeTime(this.#o.clock.now()), errorText(err), this.#errorCodeOf(err)), log);
+      throw wrap('failed to attach', err);
+    }
+    log.v(2).info('Attached');
+    try {
+      await this.#o.api.patchVaStatus(name, attachedStatusPatch(publishContext));
+    } catch (err) {
+      throw wrap('failed to mark as attached', err);
+    }
+    if (!va.status?.attached) this.#o.metrics.observeCompleted('attach', va.metadata?.creationTimestamp);
+    log.v(4).info('Fully attached');
+  }
+
+  /** Everything up to and including ControllerPublish; resolves to the publish context. */
+  async #csiAttach(va: VolumeAttachment, log: Logger): Promise<Record<string, string>> {
+    const { caches, api, driver } = this.#o;
+    const name = va.metadata?.name ?? '';
+    // Check as much as possible before the VA finalizer goes on: it blocks the VA's deletion.
+    const source = vaSourceOf(va);
+    let volume: CsiVolume;
+    if (source.kind === 'pv') {
+      let pv = caches.persistentVolumes.getByName(undefined, source.pvName);
+      if (!pv) throw pvNotFound(source.pvName);
+      if (pv.metadata?.deletionTimestamp) throw new VolumeSourceError(`PersistentVolume "${source.pvName}" is marked for deletion`);
+      try {
+        pv = await api.addPvFinalizer(pv, this.#finalizer);
+      } catch (err) {
+        throw wrap('could not add PersistentVolume finalizer', err);
+      }
+      volume = csiVolumeOfPv(pv, this.#o.translator);
+    } else {
+      volume = csiVolumeOfInline(source.spec);
+    }
+
+    const secrets = await this.#secretsOf(volume);
+    const nodeName = va.spec?.nodeName ?? '';
+    // No annotation fallback on attach: the node plugin must have registered the node.
+    const nodeId = resolveNodeId(driver, nodeName, caches.csiNodes.getByName(undefined, nodeName));
+    const request = publishRequestOf(volume, nodeId, secrets, this.#o.capabilities, this.#o.defaultFsType);
+
+    try {
+      await api.ensureVaAttachMetadata(va, this.#finalizer, nodeId);
+    } catch (err) {
+      throw wrap('could not save VolumeAttachment', err);
+    }
+
+    const { uncertain, clock } = this.#o;
+    uncertain.mark(name, clock.now());
+    try {
+      const context = await this.#o.csi.publish(request, { migrated: volume.migrated });
+      uncertain.clear(name);
+      return context;
+    } catch (err) {
+      // A final error means the driver is not attaching; anything else may still be in progress.
+      if (isFinalError(err)) uncertain.clear(name);
+      else log.v(2).info('Attach outcome unknown, the volume may still get attached', { err: errorText(err) });
+      throw err;
+    }
+  }
+
+  // ---- detach ------------------------------------------------------------------------------
+
+  async #syncDetach(va: VolumeAttachment, log: Logger): Promise<void> {
+    const name = va.metadata?.name ?? '';
+    const forced = this.#consumeForceSync(name);
+    const finalized = va.metadata?.finalizers?.includes(this.#finalizer) ?? false;
+    if (!forced && !finalized) {
+      log.v(4).info('VolumeAttachment is already detached');
+      return;
+    }
+    log.v(2).info('Detaching');
+    try {
+      await this.#csiDetach(va, log);
+    } catch (err) {
+      await this.#saveError(name, detachErrorPatch(kubeTime(this.#o.clock.now()), errorText(err)), log);
+      throw wrap('failed to detach', err);
+    }
+    if (finalized) this.#o.metrics.observeCompleted('detach', va.metadata?.deletionTimestamp);
+    log.v(4).info('Fully detached');
+  }
+
+  async #csiDetach(va: VolumeAttachment, log: Logger): Promise<void> {
+    const { caches, driver, api } = this.#o;
+    const name = va.metadata?.name ?? '';
+    const volume = this.#csiVolumeOf(va);
+    const secrets = await this.#secretsOf(volume);
+    const nodeName = va.spec?.nodeName ?? '';
+    const nodeId = resolveNodeId(driver, nodeName, caches.csiNodes.getByName(undefined, nodeName), va);
+
+    // Any error, NotFound included, may leave the volume attached: saved and retried.
+    await this.#o.csi.unpublish(unpublishRequestOf(volume, nodeId, secrets), { migrated: volume.migrated });
+    log.v(2).info('Detached');
+    this.#o.uncertain.clear(name);
+
+    const finalized = va.metadata?.finalizers?.includes(this.#finalizer) ?? false;
+    if (!finalized && !va.status?.attached) {
+      log.v(4).info('Already fully detached');
+      return;
+    }
+    try {
+      let current: VolumeAttachment | undefined = va;
+      if (finalized) {
+        current = await api.removeVaFinalizer(va, this.#finalizer);
+        log.v(4).info('Finalizer removed');
+      }
+      // Without the finalizer the API server may already have deleted the VA.
+      if (current) await api.patchVaStatus(name, detachedStatusPatch()).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+    } catch (err) {
+      throw wrap('could not mark as detached', err);
+    }
+  }
+
+  // ---- shared --------------------------------------------------------------------------------
+
+  /** The CSI view of the VA's volume from the cache (no PV deletion check, no PV write). */
+  #csiVolumeOf(va: VolumeAttachment): CsiVolume {
+    const source = vaSourceOf(va);
+    if (source.kind === 'inline') return csiVolumeOfInline(source.spec);
+    const pv = this.#o.caches.persistentVolumes.getByName(undefined, source.pvName);
+    if (!pv) throw pvNotFound(source.pvName);
+    return csiVolumeOfPv(pv, this.#o.translator);
+  }
+
+  /** Data of controllerPublishSecretRef (used for publish and unpublish alike), or none. */
+  async #secretsOf(volume: CsiVolume): Promise<Record<string, string>> {
+    const ref = volume.csi.controllerPublishSecretRef;
+    if (!ref) return {};
+    const namespace = ref.namespace ?? '';
+    const name = ref.name ?? '';
+    try {
+      return await this.#o.api.getSecretData(namespace, name);
+    } catch (err) {
+      throw new Error(`failed to load secret "${namespace}/${name}": ${errorText(err)}`, { cause: err });
+    }
+  }
+
+  #errorCodeOf(err: unknown): number | undefined {
+    // Only a gRPC status has a code (Go: status.FromError); our own errors leave it unset.
+    if (!this.#o.saveErrorCode || !(err instanceof CsiCallError)) return undefined;
+    return err.code;
+  }
+
+  /** Saving an error is best effort: a failure is logged, the original error still retried. */
+  async #saveError(name: string, patch: Record<string, unknown>, log: Logger): Promise<void> {
+    try {
+      await this.#o.api.patchVaStatus(name, patch);
+    } catch (err) {
+      log.v(2).info('Failed to save error to VolumeAttachment', { err: errorText(err) });
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from '@jest/globals';
+import { applyJsonPatch, applyMergePatch, JsonPatchError } from '@csi-sidecars-ts/shared';
+import { FINALIZER, va } from '../__fixtures__/objects.js';
+import {
+  addFinalizerPatch,
+  attachErrorPatch,
+  attachedStatusPatch,
+  detachErrorPatch,
+  detachedStatusPatch,
+  kubeTime,
+  removeFinalizerPatch,
+  vaAttachMetadataPatch,
+} from './patches.js';
+
+const obj = (finalizers?: string[]) => ({ metadata: { name: 'pv', ...(finalizers ? { finalizers } : {}) } });
+
+describe('addFinalizerPatch', () => {
+  it('tests for an absent list and adds one (the shape Go sends)', () => {
+    expect(addFinalizerPatch(undefined, FINALIZER)).toEqual([
+      { op: 'test', path: '/metadata/finalizers', value: null },
+      { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
+    ]);
+  });
+
+  it('tests for an empty list and replaces it', () => {
+    const ops = addFinalizerPatch([], FINALIZER);
+    expect(ops).toEqual([
+      { op: 'test', path: '/metadata/finalizers', value: [] },
+      { op: 'replace', path: '/metadata/finalizers', value: [FINALIZER] },
+    ]);
+    expect(applyJsonPatch(obj([]), ops)).toEqual(obj([FINALIZER]));
+  });
+
+  it('appends after testing the list is still what we saw', () => {
+    const ops = addFinalizerPatch(['a', 'b'], FINALIZER);
+    expect(applyJsonPatch(obj(['a', 'b']), ops)).toEqual(obj(['a', 'b', FINALIZER]));
+  });
+
+  it('cannot resurrect a finalizer another controller removed meanwhile', () => {
+    // Our cache still shows 'b'; the server already dropped it.
+    const ops = addFinalizerPatch(['a', 'b'], FINALIZER);
+    expect(() => applyJsonPatch(obj(['a']), ops)).toThrow(JsonPatchError);
+  });
+
+  it('cannot add our finalizer twice when the cache is behind', () => {
+    const ops = addFinalizerPatch(['a'], FINALIZER);
+    expect(() => applyJsonPatch(obj(['a', FINALIZER]), ops)).toThrow(JsonPatchError);
+  });
+});
+
+describe('removeFinalizerPatch', () => {
+  it('removes exactly our finalizer at its index', () => {
+    const ops = removeFinalizerPatch(['a', FINALIZER, 'b'], FINALIZER)!;
+    expect(ops).toEqual([
+      { op: 'test', path: '/metadata/finalizers/1', value: FINALIZER },
+      { op: 'remove', path: '/metadata/finalizers/1' },
+    ]);
+    expect(applyJsonPatch(obj(['a', FINALIZER, 'b']), ops)).toEqual(obj(['a', 'b']));
+  });
+
+  it('fails atomically when the list moved', () => {
+    const ops = removeFinalizerPatch(['a', FINALIZER], FINALIZER)!;
+    expect(() => applyJsonPatch(obj([FINALIZER]), ops)).toThrow(JsonPatchError);
+  });
+
+  it('is undefined when the finalizer is not there', () => {
+    expect(removeFinalizerPatch(['a'], FINALIZER)).toBeUndefined();
+    expect(removeFinalizerPatch(undefined, FINALIZER)).toBeUndefined();
+  });
+});
+
+describe('vaAttachMetadataPatch', () => {
+  it('adds the finalizer and the node-id annotation in one patch, conditional on the resourceVersion', () => {
+    const v = va('va-1', { rv: '7', finalizers: ['other'], annotations: { keep: 'me' } });
+    const patch = vaAttachMetadataPatch(v, FINALIZER, 'node-id-1');
+    expect(patch).toEqual({
+      metadata: { resourceVersion: '7', finalizers: ['other', FINALIZER], annotations: { 'csi.alpha.kubernetes.io/node-id': 'node-id-1' } },
+    });
+    const applied = applyMergePatch(v, patch) as typeof v;
+    expect(applied.metadata?.annotations).toEqual({ keep: 'me', 'csi.alpha.kubernetes.io/node-id': 'node-id-1' });
+  });
+
+  it('overwrites a different node ID without touching the finalizers', () => {
+    const v = va('va-1', { rv: '7', finalizers: [FINALIZER], annotations: { 'csi.alpha.kubernetes.io/node-id': 'old' } });
+    expect(vaAttachMetadataPatch(v, FINALIZER, 'new')).toEqual({
+      metadata: { resourceVersion: '7', annotations: { 'csi.alpha.kubernetes.io/node-id': 'new' } },
+    });
+  });
+
+  it('is undefined when both are in place', () => {
+    const v = va('va-1', { rv: '7', finalizers: [FINALIZER], annotations: { 'csi.alpha.kubernetes.io/node-id': 'n' } });
+    expect(vaAttachMetadataPatch(v, FINALIZER, 'n')).toBeUndefined();
+  });
+});
+
+describe('status patches', () => {
+  it('marks attached with the publish context and clears the attach error', () => {
+    expect(attachedStatusPatch({ devicePath: '/dev/x' })).toEqual({ status: { attached: true, attachmentMetadata: { devicePath: '/dev/x' }, attachError: null } });
+    expect(attachedStatusPatch({})).toEqual({ status: { attached: true, attachmentMetadata: null, attachError: null } });
+    const before = { status: { attached: false, attachmentMetadata: { old: '1' }, attachError: { message: 'x' } } };
+    expect(applyMergePatch(before, attachedStatusPatch(undefined))).toEqual({ status: { attached: true } });
+  });
+
+  it('marks detached, dropping the metadata and the detach error', () => {
+    const before = { status: { attached: true, attachmentMetadata: { a: 'b' }, detachError: { message: 'x' } } };
+    expect(applyMergePatch(before, detachedStatusPatch())).toEqual({ status: { attached: false } });
+  });
+
+  it('records an attach error with its numeric gRPC code, and clears a stale code', () => {
+    expect(attachErrorPatch('2024-01-01T00:00:00Z', 'rpc error: code = ResourceExhausted desc = full', 8)).toEqual({
+      status: { attachError: { time: '2024-01-01T00:00:00Z', message: 'rpc error: code = ResourceExhausted desc = full', errorCode: 8 } },
+    });
+    const before = { status: { attached: false, attachError: { time: 't', message: 'old', errorCode: 8 } } };
+    expect(applyMergePatch(before, attachErrorPatch('t2', 'not a grpc error', undefined))).toEqual({
+      status: { attached: false, attachError: { time: 't2', message: 'not a grpc error' } },
+    });
+  });
+
+  it('records a detach error without a code', () => {
+    expect(detachErrorPatch('t', 'm')).toEqual({ status: { detachError: { time: 't', message: 'm' } } });
+  });
+
+  it('formats times like metav1.Time', () => {
+    expect(kubeTime(Date.UTC(2024, 0, 2, 3, 4, 5, 678))).toBe('2024-01-02T03:04:05Z');
+  });
+});
