@@ -31,6 +31,20 @@ const GO_FLAG_NAMES = [
   'version', 'vmodule', 'volume-name-prefix', 'volume-name-uuid-length', 'worker-threads',
 ];
 
+const NO_KUBECONFIG = '--kubeconfig=/nonexistent/kubeconfig';
+
+/** The sidecar runtime logs to the process's stderr (klog style); collect it for assertions. */
+async function withCapturedStderr<T>(fn: () => Promise<T>): Promise<{ code: T; logs: string }> {
+  const lines: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    return { code: await fn(), logs: lines.join('') };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 describe('csi-provisioner flags', () => {
   it('defines every Go flag', () => {
     const names = Object.values(provisionerFlags()).map((d) => d.name);
@@ -155,28 +169,33 @@ describe('csi-provisioner command', () => {
     expect(f.stdout()).toBe('');
   });
 
-  it('runs the upstream deployment command line up to "not yet wired"', async () => {
+  it('runs the upstream deployment command line into start-up (which fails here on the missing kubeconfig)', async () => {
     const f = fakeIO();
-    const code = await runCommand(
-      provisionerCommand,
-      ['--csi-address=/var/lib/csi/sockets/pluginproxy/mock.socket', '--leader-election', '--http-endpoint=:8080'],
-      f.io,
+    const { code, logs } = await withCapturedStderr(() =>
+      runCommand(
+        provisionerCommand,
+        [NO_KUBECONFIG, '--csi-address=/var/lib/csi/sockets/pluginproxy/mock.socket', '--leader-election', '--http-endpoint=127.0.0.1:0'],
+        f.io,
+      ),
     );
     expect(code).toBe(1);
-    expect(f.stderr()).toBe('csi-provisioner: not yet wired: options are valid, but the controllers are not connected yet\n');
+    expect(f.stderr()).toBe('');
+    expect(logs).toMatch(/Start-up failed.*nonexistent\/kubeconfig/);
   });
 
   it('runs the upstream storage-capacity command line when NAMESPACE and POD_NAME are set', async () => {
     const argv = ['--csi-address=/var/lib/csi/sockets/pluginproxy/mock.socket', '--leader-election', '--enable-capacity', '--capacity-ownerref-level=2'];
     const withEnv = fakeIO({ NAMESPACE: 'default', POD_NAME: 'csi-provisioner-0' });
-    expect(await runCommand(provisionerCommand, argv, withEnv.io)).toBe(1);
-    expect(withEnv.stderr()).toContain('not yet wired');
+    const started = await withCapturedStderr(() => runCommand(provisionerCommand, [NO_KUBECONFIG, ...argv], withEnv.io));
+    expect(started.code).toBe(1);
+    expect(withEnv.stderr()).toBe('');
+    expect(started.logs).toContain('Start-up failed');
 
     const withoutEnv = fakeIO();
     expect(await runCommand(provisionerCommand, argv, withoutEnv.io)).toBe(1);
     expect(withoutEnv.stderr()).toContain('--enable-capacity needs the NAMESPACE environment variable');
     expect(withoutEnv.stderr()).toContain('needs the POD_NAME environment variable');
-    expect(withoutEnv.stderr()).not.toContain('not yet wired');
+    expect(withoutEnv.stderr()).not.toContain('Start-up failed');
   });
 
   it('requires NODE_NAME with --node-deployment', async () => {
@@ -212,8 +231,9 @@ describe('csi-provisioner command', () => {
 
   it('warns about an empty --volume-name-prefix but starts (Go fails only provisioning)', async () => {
     const f = fakeIO();
-    expect(await runCommand(provisionerCommand, ['--volume-name-prefix='], f.io)).toBe(1);
+    const { code, logs } = await withCapturedStderr(() => runCommand(provisionerCommand, [NO_KUBECONFIG, '--volume-name-prefix='], f.io));
+    expect(code).toBe(1);
     expect(f.stderr()).toContain('warning: --volume-name-prefix is empty');
-    expect(f.stderr()).toContain('not yet wired');
+    expect(logs).toContain('Start-up failed');
   });
 });

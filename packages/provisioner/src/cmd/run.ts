@@ -1,7 +1,9 @@
-// What csi-provisioner does with its parsed options. For now: the start-up checks that need the
-// environment, then a clear "not wired yet" exit; the controllers are wired here later.
+// What csi-provisioner does with its parsed options: the start-up checks that need the
+// environment, then the shared sidecar start-up and the provisioning controllers once leading.
 
-import type { RunContext } from '@csi-sidecars-ts/shared';
+import { runSidecar, toDisposable, type RunContext } from '@csi-sidecars-ts/shared';
+import { startProvisioner } from '../sidecar.js';
+import { PROVISIONER_VERSION } from './command.js';
 import type { ProvisionerOptions } from './flags.js';
 
 /** Environment the options require, checked before connecting anywhere (the Go provisioner exits on these too). */
@@ -23,12 +25,50 @@ export function provisionerEnvironmentProblems(
 }
 
 export async function runProvisioner(options: ProvisionerOptions, ctx: RunContext): Promise<number> {
-  const problems = provisionerEnvironmentProblems(options, ctx.io.env);
+  const env = ctx.io.env;
+  const problems = provisionerEnvironmentProblems(options, env);
   for (const p of problems) ctx.io.stderr(`csi-provisioner: ${p}\n`);
   if (problems.length > 0) return 1;
   if (options.volumeNamePrefix === '') {
     ctx.io.stderr('csi-provisioner: warning: --volume-name-prefix is empty; every provisioning will fail (deletion still works)\n');
   }
-  ctx.io.stderr('csi-provisioner: not yet wired: options are valid, but the controllers are not connected yet\n');
-  return 1;
+  return runSidecar({
+    kind: 'provisioner',
+    component: 'csi-provisioner',
+    version: PROVISIONER_VERSION,
+    // The provisioner's controllers record events with their own source (see sidecar.ts).
+    eventComponent: (driver, identity) => `${driver}_${identity}`,
+    controllerCapabilities: 'always',
+    options: { ...options, releaseLeaderElectionOnExit: options.featureGates.enabled('ReleaseLeaderElectionOnExit') },
+    env,
+    start: async (sidecar, signal) => {
+      // CSIStorageCapacity writes get their own rate limit, as in Go.
+      const capacityKube = options.enableCapacity
+        ? sidecar.kubeFactory.create({ qps: options.kubeApiCapacityQps, burst: options.kubeApiCapacityBurst, userAgent: sidecar.userAgent, clock: sidecar.clock, logger: sidecar.logger })
+        : undefined;
+      const provisioner = await startProvisioner(
+        {
+          kube: sidecar.kube,
+          informers: sidecar.informers,
+          csi: {
+            controller: sidecar.csi.controller,
+            node: sidecar.csi.node,
+            driverName: sidecar.driver.name,
+            pluginCapabilities: sidecar.driver.pluginCapabilities.services,
+            controllerCapabilities: sidecar.driver.controllerCapabilities,
+          },
+          registry: sidecar.registry,
+          clock: sidecar.clock,
+          logger: sidecar.logger,
+          signal,
+          ...(capacityKube ? { capacityKube } : {}),
+        },
+        { ...options, nodeName: env.NODE_NAME, namespace: env.NAMESPACE, podName: env.POD_NAME },
+      );
+      return toDisposable(async () => {
+        await provisioner.dispose();
+        await capacityKube?.dispose();
+      });
+    },
+  });
 }
