@@ -32,6 +32,8 @@ export interface ControlPlaneOptions {
 }
 
 export interface ClusterInfo {
+  /** local: the harness's own control plane; external: a cluster the user brought (kind). */
+  mode: 'local' | 'external';
   workDir: string;
   kubeconfig: string;
   csiEndpoint: string;
@@ -189,6 +191,7 @@ export class ControlPlane {
       log(`${nodeNames.length} nodes Ready: ${nodeNames.join(', ')}`);
 
       this.#info = {
+        mode: 'local',
         workDir,
         kubeconfig,
         csiEndpoint,

@@ -10,3 +10,7 @@ export * from './metrics/index.js';
 export * from './flags/index.js';
 export * from './quantity/index.js';
 export * from './lifecycle/index.js';
+export * from './kube/index.js';
+export * from './csi/index.js';
+export * from './events/index.js';
+export * from './sidecar/index.js';
