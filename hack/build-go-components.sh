@@ -22,12 +22,19 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 export GOMODCACHE="$cache_root/go/mod" GOCACHE="$cache_root/go/build"
 mkdir -p "$GOMODCACHE" "$GOCACHE"
 
-# name | wrapper dir | version key (changes => rebuild) | packages | ldflags
+# name | wrapper dir | version key (changes => rebuild) | packages | ldflags [| opt]
+# "opt" components are built only when named on the command line.
 components=(
   "kubernetes|kubernetes|k8s-v1.36.3|k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler|-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/client-go/pkg/version.gitVersion=v1.36.3"
   "etcd|etcd|etcd-v3.6.16|go.etcd.io/etcd/server/v3|"
   "csi-test|csi-test|csi-test-v5.4.0|github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity|"
   "csi-plugin|csi-mock-plugin|csi-mock-plugin-k8s-v1.36.3|csi-sidecars-ts.local/hack/csi-mock-plugin/cmd/csi-mock-plugin|"
+  # helm v3, for linting and rendering charts/csi-sidecars in the packaging specs.
+  "helm|helm|helm-v3.22.0|helm.sh/helm/v3/cmd/helm|-X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=36 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=36|"
+  # The real Go sidecars, for the side-by-side benchmark only (npm run bench); not built by default.
+  "go-provisioner|go-provisioner|external-provisioner-v6.3.0|github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner|-X main.version=v6.3.0|opt"
+  "go-attacher|go-attacher|external-attacher-v4.12.0|github.com/kubernetes-csi/external-attacher/v4/cmd/csi-attacher|-X main.version=v4.12.0|opt"
+  "go-resizer|go-resizer|external-resizer-v2.2.0|github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer|-X main.version=v2.2.0|opt"
 )
 
 # Modules only downloaded (their files are read): name | wrapper dir
@@ -92,7 +99,8 @@ fetch_source() {
 wanted=("$@")
 total_start=$SECONDS
 for c in "${components[@]}"; do
-  IFS='|' read -r name dir key pkgs ldflags <<<"$c"
+  IFS='|' read -r name dir key pkgs ldflags opt <<<"$c"
+  if [ ${#wanted[@]} -eq 0 ] && [ "$opt" = opt ]; then continue; fi
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
   build_one "$name" "$dir" "$key" "$pkgs" "$ldflags"
 done
