@@ -1,0 +1,136 @@
+// Test harness: the provisioner against the fake apiserver (real HTTP) and the fake CSI plugin
+// (real gRPC on a temporary unix socket), with short retry intervals.
+
+import {
+  CsiConnection,
+  FakeApiServer,
+  FakeCsiPlugin,
+  InformerFactory,
+  MemoryEventRecorder,
+  createKubeClient,
+  discardLogger,
+  eventually,
+} from '@csi-sidecars-ts/shared';
+import type { ControllerCapabilityName, CsiPluginCapabilityInput, FakeCsiPluginOptions, KubeClient, Logger } from '@csi-sidecars-ts/shared';
+import { Registry } from 'prom-client';
+import { startProvisioner } from '../sidecar.js';
+import type { ProvisionerSidecar, ProvisionerSidecarOptions } from '../sidecar.js';
+
+export const DRIVER = 'fake.csi.example.com';
+
+export const TOPOLOGY_PLUGIN_CAPS: CsiPluginCapabilityInput[] = [
+  { service: { type: 'CONTROLLER_SERVICE' } },
+  { service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } },
+];
+
+export const BASE_CONTROLLER_CAPS: ControllerCapabilityName[] = ['CREATE_DELETE_VOLUME', 'LIST_VOLUMES', 'GET_CAPACITY', 'CLONE_VOLUME'];
+
+export function defaultOptions(over: Partial<ProvisionerSidecarOptions> = {}): ProvisionerSidecarOptions {
+  return {
+    volumeNamePrefix: 'pvc',
+    volumeNameUuidLength: -1,
+    retryIntervalStartMs: 10,
+    retryIntervalMaxMs: 100,
+    workerThreads: 4,
+    cloningProtectionThreads: 1,
+    timeoutMs: 2000,
+    strictTopology: false,
+    immediateTopology: true,
+    extraCreateMetadata: false,
+    defaultFstype: '',
+    controllerPublishReadonly: false,
+    preventVolumeModeConversion: true,
+    nodeDeployment: false,
+    nodeDeploymentImmediateBinding: true,
+    nodeDeploymentBaseDelayMs: 20,
+    nodeDeploymentMaxDelayMs: 60,
+    featureGates: { enabled: (name) => name !== 'CrossNamespaceVolumeDataSource' },
+    ...over,
+  };
+}
+
+export interface Harness {
+  server: FakeApiServer;
+  kube: KubeClient;
+  plugin: FakeCsiPlugin;
+  conn: CsiConnection;
+  sidecar: ProvisionerSidecar;
+  recorder: MemoryEventRecorder;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  opts: { plugin?: FakeCsiPluginOptions; options?: Partial<ProvisionerSidecarOptions>; logger?: Logger; beforeStart?: (server: FakeApiServer) => void } = {},
+): Promise<Harness> {
+  const server = await FakeApiServer.start();
+  opts.beforeStart?.(server);
+  const kube = createKubeClient({ kubeconfig: server.writeKubeconfig(), qps: -1 });
+  const informers = new InformerFactory({ client: kube });
+  const plugin = await FakeCsiPlugin.start({ driverName: DRIVER, controllerCapabilities: BASE_CONTROLLER_CAPS, ...opts.plugin });
+  const conn = new CsiConnection({ address: plugin.address, timeoutMs: 2000, probeIntervalMs: 10, onConnectionLost: () => undefined });
+  const info = await conn.start();
+  const recorder = new MemoryEventRecorder();
+  const registry = new Registry();
+  const sidecar = await startProvisioner(
+    {
+      kube,
+      informers,
+      csi: {
+        controller: conn.controller,
+        node: conn.node,
+        driverName: info.name,
+        pluginCapabilities: info.pluginCapabilities.services,
+        controllerCapabilities: info.controllerCapabilities,
+      },
+      recorder,
+      registry,
+      logger: opts.logger ?? discardLogger,
+    },
+    defaultOptions(opts.options),
+  );
+  return {
+    server,
+    kube,
+    plugin,
+    conn,
+    sidecar,
+    recorder,
+    registry,
+    async close() {
+      await sidecar.dispose();
+      await informers.dispose();
+      conn.dispose();
+      kube.dispose();
+      await plugin.dispose();
+      await server.close();
+    },
+  };
+}
+
+export function storageClass(name: string, over: Record<string, unknown> = {}) {
+  return { metadata: { name }, provisioner: DRIVER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', ...over };
+}
+
+export function claim(name: string, sc: string, over: { annotations?: Record<string, string>; spec?: Record<string, unknown>; namespace?: string } = {}) {
+  return {
+    metadata: {
+      name,
+      namespace: over.namespace ?? 'ns',
+      annotations: { 'volume.kubernetes.io/storage-provisioner': DRIVER, ...over.annotations },
+    },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName: sc, resources: { requests: { storage: '1Gi' } }, ...over.spec },
+    status: { phase: 'Pending' },
+  };
+}
+
+export { eventually };
+
+/** Like eventually, for conditions that need an await (e.g. reading metrics). */
+export async function eventuallyAsync(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

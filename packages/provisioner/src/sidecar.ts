@@ -1,0 +1,465 @@
+// csi-provisioner's controllers wired together: informers, the provisioning and deletion
+// controllers, the background PV saver, cloning protection and (optionally) capacity
+// tracking. The command (src/cmd) connects to the driver, elects a leader and calls
+// startProvisioner; everything it needs comes in through ProvisionerSidecarDeps.
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  CSI_NODES,
+  CSI_STORAGE_CAPACITIES,
+  DisposableStore,
+  VOLUME_SNAPSHOTS,
+  isForbidden,
+  isNotFound,
+  resourcePath,
+  KubeEventRecorder,
+  NODES,
+  PERSISTENT_VOLUMES,
+  PERSISTENT_VOLUME_CLAIMS,
+  STORAGE_CLASSES,
+  VOLUME_ATTACHMENTS,
+  apiEventSink,
+  discardLogger,
+  realClock,
+  toDisposable,
+  workQueueMetrics,
+} from '@csi-sidecars-ts/shared';
+import type {
+  CSINode,
+  CSIStorageCapacity,
+  Clock,
+  ControllerCapabilityName,
+  ControllerClient,
+  Disposable,
+  EventRecorder,
+  InformerFactory,
+  KubeClient,
+  KubeObject,
+  KubeRequester,
+  Logger,
+  Node,
+  NodeClient,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  PluginServiceCapabilityName,
+  StorageClass,
+  VolumeAttachment,
+  VolumeSnapshot,
+} from '@csi-sidecars-ts/shared';
+import type { Registry } from 'prom-client';
+import { kubeProvisionerApi, type ProvisionerApi } from './adapters/kube-api.js';
+import { CapacityController, capacitySelector, managedById } from './capacity/capacity-controller.js';
+import { lookupOwner } from './capacity/owner.js';
+import type { OwnerReference } from './capacity/owner.js';
+import { clusterSegmentSource, fixedSegmentSource } from './capacity/segment-source.js';
+import { CLAIM_UID_INDEX, ClaimController, claimUidIndex } from './controller/claim-controller.js';
+import { trimCachedObject } from './controller/cache-transform.js';
+import { CloneProtectionController } from './controller/clone-protection-controller.js';
+import { noProvisionerMetrics, provisionerMetrics } from './controller/metrics.js';
+import { provisionerIdentity } from './controller/names.js';
+import { NodeClaimOwnership } from './controller/node-ownership.js';
+import { SnapshotFinalizerSweeper } from './controller/snapshot-finalizer-sweeper.js';
+import { CsiProvisioner } from './controller/provisioner.js';
+import { RecentlyDeletedVolumes } from './controller/recently-deleted.js';
+import { TopologyCache } from './controller/topology-cache.js';
+import type { TopologyLookup } from './controller/topology.js';
+import { VolumeController } from './controller/volume-controller.js';
+import { VolumeSaver } from './controller/volume-saver.js';
+
+export interface ProvisionerCsiDeps {
+  controller: Pick<ControllerClient, 'createVolume' | 'deleteVolume' | 'getCapacity'>;
+  /** Needed in node-deployment mode (NodeGetInfo). */
+  node?: Pick<NodeClient, 'nodeGetInfo'>;
+  driverName: string;
+  pluginCapabilities: ReadonlySet<PluginServiceCapabilityName>;
+  controllerCapabilities: ReadonlySet<ControllerCapabilityName>;
+}
+
+export interface ProvisionerSidecarDeps {
+  /** The main API client (--kube-api-qps/--kube-api-burst). */
+  kube: KubeClient;
+  informers: InformerFactory;
+  csi: ProvisionerCsiDeps;
+  /** Events; default: a recorder on `kube` with the Go library's source component `<driver>_<host>_<uuid>`. */
+  recorder?: EventRecorder;
+  /** Where the controller_* and workqueue_* metrics go; none when omitted. */
+  registry?: Registry;
+  clock?: Clock;
+  logger?: Logger;
+  /** Replaces the API adapter (tests). */
+  api?: ProvisionerApi;
+  hostname?: string;
+  /** Aborting it stops the controllers (as dispose() does). */
+  signal?: AbortSignal;
+  /** Client for CSIStorageCapacity writes (--kube-api-capacity-qps/-burst); default `kube`. */
+  capacityKube?: KubeRequester;
+}
+
+/** The flag values the controllers use (names as in ProvisionerOptions, durations in ms). */
+export interface ProvisionerSidecarOptions {
+  volumeNamePrefix: string;
+  volumeNameUuidLength: number;
+  retryIntervalStartMs: number;
+  retryIntervalMaxMs: number;
+  workerThreads: number;
+  cloningProtectionThreads: number;
+  timeoutMs: number;
+  strictTopology: boolean;
+  immediateTopology: boolean;
+  extraCreateMetadata: boolean;
+  defaultFstype: string;
+  controllerPublishReadonly: boolean;
+  preventVolumeModeConversion: boolean;
+  nodeDeployment: boolean;
+  nodeDeploymentImmediateBinding: boolean;
+  nodeDeploymentBaseDelayMs: number;
+  nodeDeploymentMaxDelayMs: number;
+  /** NODE_NAME, required with nodeDeployment. */
+  nodeName?: string;
+  featureGates: { enabled(name: string): boolean };
+  /** Re-delivery period of cached claims and volumes (default 15 minutes, as in Go). */
+  resyncPeriodMs?: number;
+  /**
+   * Drop managedFields and the last-applied annotation from cached claims and PVs (default
+   * true). Turn off when another controller in the process shares these informers with its own
+   * transform (a shared informer can have only one).
+   */
+  trimCaches?: boolean;
+  /** --snapshot-orphan-sweep-interval; 0 turns the sweeper off. Default 5 minutes. */
+  snapshotOrphanSweepIntervalMs?: number;
+  enableCapacity?: boolean;
+  capacityForImmediateBinding?: boolean;
+  capacityPollIntervalMs?: number;
+  capacityOwnerrefLevel?: number;
+  capacityThreads?: number;
+  /** NAMESPACE: where CSIStorageCapacity objects live (required with enableCapacity). */
+  namespace?: string;
+  /** POD_NAME: start of the owner lookup (required with capacityOwnerrefLevel >= 0). */
+  podName?: string;
+}
+
+export interface ProvisionerSidecar extends Disposable {
+  readonly identity: string;
+  readonly claimController: ClaimController;
+  readonly volumeController: VolumeController;
+  readonly saver: VolumeSaver;
+  readonly provisioner: CsiProvisioner;
+  readonly capacity: CapacityController | undefined;
+  /** Resolves when every worker has stopped (after dispose). */
+  readonly stopped: Promise<void>;
+}
+
+const VA_BY_PV_INDEX = 'pv';
+
+/** Index function: VolumeAttachments by the PV they attach. */
+export function volumeAttachmentPvIndex(obj: KubeObject): string[] {
+  const name = (obj as VolumeAttachment).spec?.source?.persistentVolumeName;
+  return name ? [name] : [];
+}
+
+/** A fixed single-node topology (node mode): the Node and CSINode are built from NodeGetInfo, never watched. */
+function fixedTopology(nodeName: string, driverName: string, segments: Readonly<Record<string, string>>): TopologyLookup {
+  const node: Node = { metadata: { name: nodeName, labels: { ...segments } } };
+  const csiNode: CSINode = { metadata: { name: nodeName }, spec: { drivers: [{ name: driverName, nodeID: nodeName, topologyKeys: Object.keys(segments) }] } };
+  return {
+    getCSINode: (n) => (n === nodeName ? csiNode : undefined),
+    listCSINodes: () => [csiNode],
+    getNode: (n) => (n === nodeName ? node : undefined),
+    listNodes: () => [node],
+  };
+}
+
+/** Whether VolumeSnapshots (v1) are served and we may list them (the sweeper needs both). */
+async function snapshotsListable(kube: KubeClient, logger: Logger): Promise<boolean> {
+  try {
+    await kube.request({ method: 'GET', path: resourcePath(VOLUME_SNAPSHOTS), query: { limit: 1 } });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) logger.v(3).info('VolumeSnapshot v1 API not served: snapshot finalizer sweeper disabled');
+    else if (isForbidden(err)) logger.v(3).info('No list permission on volumesnapshots: snapshot finalizer sweeper disabled');
+    else logger.warn('Cannot check the VolumeSnapshot API: snapshot finalizer sweeper disabled', { err: err instanceof Error ? err.message : String(err) });
+    return false;
+  }
+}
+
+/** Starts the provisioner's controllers; informers are started and synced before workers run. */
+export async function startProvisioner(deps: ProvisionerSidecarDeps, options: ProvisionerSidecarOptions): Promise<ProvisionerSidecar> {
+  const clock = deps.clock ?? realClock;
+  const logger = (deps.logger ?? discardLogger).withName('csi-provisioner');
+  const driverName = deps.csi.driverName;
+  const owner = new DisposableStore();
+  const stop = new AbortController();
+  owner.defer(() => stop.abort(new Error('csi-provisioner stopped')));
+  if (deps.signal) {
+    const onAbort = () => stop.abort(deps.signal?.reason);
+    if (deps.signal.aborted) onAbort();
+    else deps.signal.addEventListener('abort', onAbort, { once: true });
+    owner.defer(() => deps.signal?.removeEventListener('abort', onAbort));
+  }
+
+  if (options.nodeDeployment && !options.nodeName) throw new Error('the NODE_NAME environment variable must be set when using --node-deployment');
+  const features = {
+    topology: options.featureGates.enabled('Topology'),
+    volumeAttributesClass: options.featureGates.enabled('VolumeAttributesClass'),
+    crossNamespaceVolumeDataSource: options.featureGates.enabled('CrossNamespaceVolumeDataSource'),
+  };
+  const supportsTopology = features.topology && deps.csi.pluginCapabilities.has('VOLUME_ACCESSIBILITY_CONSTRAINTS');
+  const nodeName = options.nodeDeployment ? options.nodeName : undefined;
+
+  let nodeSegments: Record<string, string> | undefined;
+  if (nodeName) {
+    if (!deps.csi.node) throw new Error('--node-deployment needs the CSI Node service (NodeGetInfo)');
+    const info = await deps.csi.node.nodeGetInfo({}, { timeoutMs: options.timeoutMs });
+    nodeSegments = { ...(info.accessible_topology?.segments ?? {}) };
+    logger.info('Using local topology', { node: nodeName, segments: nodeSegments });
+  }
+
+  const identity = provisionerIdentity(clock.now(), driverName, nodeName);
+  const host = deps.hostname ?? hostname();
+  const recorder =
+    deps.recorder ??
+    owner.add(new KubeEventRecorder({ sink: apiEventSink(deps.kube), source: { component: `${driverName}_${host}_${randomUUID()}` }, clock, logger }));
+  const api = deps.api ?? kubeProvisionerApi(deps.kube);
+  const queueMetrics = deps.registry ? workQueueMetrics(deps.registry) : undefined;
+  const metrics = deps.registry ? provisionerMetrics(deps.registry) : noProvisionerMetrics;
+
+  const f = deps.informers;
+  const trim = options.trimCaches ?? true;
+  const claims = f.informerFor<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, {
+    indexers: { [CLAIM_UID_INDEX]: claimUidIndex },
+    ...(trim ? { transform: trimCachedObject<PersistentVolumeClaim> } : {}),
+  });
+  const volumes = f.informerFor<PersistentVolume>(PERSISTENT_VOLUMES, trim ? { transform: trimCachedObject<PersistentVolume> } : {});
+  const classes = f.informerFor<StorageClass>(STORAGE_CLASSES);
+  let topology: TopologyLookup = { getCSINode: () => undefined, listCSINodes: () => [], getNode: () => undefined, listNodes: () => [] };
+  if (supportsTopology) {
+    if (nodeName) {
+      topology = fixedTopology(nodeName, driverName, nodeSegments ?? {});
+    } else {
+      const nodes = f.informerFor<Node>(NODES);
+      const csiNodes = f.informerFor<CSINode>(CSI_NODES);
+      topology = {
+        getCSINode: (n) => csiNodes.store.get(n),
+        listCSINodes: () => csiNodes.store.list(),
+        getNode: (n) => nodes.store.get(n),
+        listNodes: () => nodes.store.list(),
+      };
+    }
+  }
+  let attachmentsOf: ((pv: string) => readonly VolumeAttachment[]) | undefined;
+  if (deps.csi.controllerCapabilities.has('PUBLISH_UNPUBLISH_VOLUME')) {
+    const vas = f.informerFor<VolumeAttachment>(VOLUME_ATTACHMENTS, { indexers: { [VA_BY_PV_INDEX]: volumeAttachmentPvIndex } });
+    attachmentsOf = (pv) => vas.store.byIndex(VA_BY_PV_INDEX, pv);
+  }
+
+  const storageClass = (name: string) => classes.store.get(name);
+  const topologyCache = new TopologyCache();
+  const provisioner = new CsiProvisioner(
+    {
+      driverName,
+      identity,
+      volumeNamePrefix: options.volumeNamePrefix,
+      volumeNameUuidLength: options.volumeNameUuidLength,
+      defaultFsType: options.defaultFstype,
+      extraCreateMetadata: options.extraCreateMetadata,
+      strictTopology: options.strictTopology,
+      immediateTopology: options.immediateTopology,
+      controllerPublishReadOnly: options.controllerPublishReadonly,
+      preventVolumeModeConversion: options.preventVolumeModeConversion,
+      timeoutMs: options.timeoutMs,
+      pluginCapabilities: deps.csi.pluginCapabilities,
+      controllerCapabilities: deps.csi.controllerCapabilities,
+      features,
+      node: nodeName ? { name: nodeName, segments: nodeSegments } : undefined,
+    },
+    {
+      csi: deps.csi.controller,
+      api,
+      claim: (ns, name) => claims.store.getByName(ns, name),
+      storageClass,
+      topology,
+      topologyCache,
+      attachmentsOf,
+      recorder,
+      logger,
+    },
+  );
+
+  const known = new Set([driverName]);
+  const recentlyDeleted = new RecentlyDeletedVolumes(clock);
+  const saver = owner.add(
+    new VolumeSaver({
+      api,
+      deleteBackendVolume: (id, secrets, signal) => provisioner.deleteBackendVolume(id, secrets, signal),
+      claimByUid: (uid) => claims.store.byIndex(CLAIM_UID_INDEX, uid)[0],
+      recorder,
+      logger,
+      clock,
+      queueMetrics,
+    }),
+  );
+  const ownership = nodeName
+    ? new NodeClaimOwnership({
+        nodeName,
+        immediateBinding: options.nodeDeploymentImmediateBinding,
+        baseDelayMs: options.nodeDeploymentBaseDelayMs,
+        maxDelayMs: options.nodeDeploymentMaxDelayMs,
+        claim: (uid) => claims.store.byIndex(CLAIM_UID_INDEX, uid)[0],
+        api,
+        csi: deps.csi.controller,
+        provisioner,
+        clock,
+        logger,
+      })
+    : undefined;
+  let capacity: CapacityController | undefined;
+  if (options.enableCapacity) {
+    const namespace = options.namespace;
+    if (!namespace) throw new Error('need NAMESPACE env variable for CSIStorageCapacity objects (--enable-capacity)');
+    const level = options.capacityOwnerrefLevel ?? 1;
+    let capacityOwner: OwnerReference | undefined;
+    if (level >= 0) {
+      if (!options.podName) throw new Error('need POD_NAME env variable to determine CSIStorageCapacity owner (--capacity-ownerref-level >= 0)');
+      capacityOwner = await lookupOwner(deps.kube, namespace, options.podName, level);
+      logger.info('Using owner of CSIStorageCapacity objects', { owner: `${capacityOwner.apiVersion}/${capacityOwner.kind} ${capacityOwner.name}` });
+    }
+    const managedBy = managedById(nodeName);
+    const segments = nodeName
+      ? fixedSegmentSource(nodeSegments ?? {})
+      : clusterSegmentSource(driverName, f.informerFor<CSINode>(CSI_NODES), f.informerFor<Node>(NODES), clock);
+    capacity = owner.add(
+      new CapacityController(
+        {
+          client: deps.capacityKube ?? deps.kube,
+          csi: deps.csi.controller,
+          classes,
+          capacities: f.informerFor<CSIStorageCapacity>(CSI_STORAGE_CAPACITIES, { namespace, labelSelector: capacitySelector(driverName, managedBy) }),
+          segments,
+          clock,
+          logger,
+          queueMetrics,
+          registry: deps.registry,
+        },
+        {
+          driverName,
+          namespace,
+          managedBy,
+          owner: capacityOwner,
+          pollIntervalMs: options.capacityPollIntervalMs ?? 60_000,
+          immediateBinding: options.capacityForImmediateBinding ?? false,
+          timeoutMs: options.timeoutMs,
+          workers: options.capacityThreads ?? 1,
+          retryIntervalStartMs: options.retryIntervalStartMs,
+          retryIntervalMaxMs: options.retryIntervalMaxMs,
+        },
+      ),
+    );
+  }
+  const cap = capacity;
+
+  const claimController = owner.add(
+    new ClaimController(
+      {
+        provisioner,
+        api,
+        claims,
+        volume: (name) => volumes.store.get(name),
+        storageClass,
+        saver,
+        recentlyDeleted,
+        topologyCache,
+        recorder,
+        metrics,
+        clock,
+        logger,
+        queueMetrics,
+        ownership,
+        onProvisioned: cap
+          ? (pv, sc) => (pv.spec?.nodeAffinity ? cap.refreshForNodeAffinity(pv.spec.nodeAffinity) : cap.refreshStorageClass(sc.metadata?.name ?? ''))
+          : undefined,
+        onProvisionFailed: cap ? (sc) => cap.refreshStorageClass(sc.metadata?.name ?? '') : undefined,
+      },
+      {
+        driverName,
+        knownProvisioners: known,
+        workerThreads: options.workerThreads,
+        retryIntervalStartMs: options.retryIntervalStartMs,
+        retryIntervalMaxMs: options.retryIntervalMaxMs,
+        resyncPeriodMs: options.resyncPeriodMs,
+      },
+    ),
+  );
+  const volumeController = owner.add(
+    new VolumeController(
+      {
+        provisioner,
+        api,
+        volumes,
+        recentlyDeleted,
+        recorder,
+        metrics,
+        clock,
+        logger,
+        queueMetrics,
+        onDeleted: cap ? (pv) => cap.refreshForNodeAffinity(pv.spec?.nodeAffinity) : undefined,
+      },
+      {
+        knownProvisioners: known,
+        workerThreads: options.workerThreads,
+        retryIntervalStartMs: options.retryIntervalStartMs,
+        retryIntervalMaxMs: options.retryIntervalMaxMs,
+        resyncPeriodMs: options.resyncPeriodMs,
+      },
+    ),
+  );
+  const cloneProtection = deps.csi.controllerCapabilities.has('CLONE_VOLUME')
+    ? owner.add(
+        new CloneProtectionController(
+          { claims, api, clock, logger, queueMetrics },
+          { workers: options.cloningProtectionThreads, retryIntervalStartMs: options.retryIntervalStartMs, retryIntervalMaxMs: options.retryIntervalMaxMs },
+        ),
+      )
+    : undefined;
+
+  let sweeper: SnapshotFinalizerSweeper | undefined;
+  const sweepMs = options.snapshotOrphanSweepIntervalMs ?? 300_000;
+  if (sweepMs > 0 && deps.csi.controllerCapabilities.has('CREATE_DELETE_SNAPSHOT') && (await snapshotsListable(deps.kube, logger))) {
+    sweeper = owner.add(new SnapshotFinalizerSweeper({ snapshots: f.informerFor<VolumeSnapshot>(VOLUME_SNAPSHOTS), claims, api, clock, logger }, sweepMs));
+  }
+
+  f.start(stop.signal);
+  try {
+    await f.waitForSync(stop.signal);
+  } catch (err) {
+    await owner.dispose();
+    throw err;
+  }
+  logger.info('Started provisioner controller', { driver: driverName, identity });
+
+  const runs = [
+    saver.run(stop.signal),
+    claimController.run(stop.signal),
+    volumeController.run(stop.signal),
+    ...(cloneProtection ? [cloneProtection.run(stop.signal)] : []),
+    ...(capacity ? [capacity.run(stop.signal)] : []),
+  ];
+  sweeper?.start(stop.signal);
+  const stopped = Promise.allSettled(runs).then(() => undefined);
+  // Reverse order on dispose: this runs first, then the controllers shut their queues down.
+  owner.add(toDisposable(() => stop.abort(new Error('csi-provisioner stopped'))));
+
+  return {
+    identity,
+    claimController,
+    volumeController,
+    saver,
+    provisioner,
+    capacity,
+    stopped,
+    async dispose() {
+      await owner.dispose();
+      await stopped;
+    },
+  };
+}
