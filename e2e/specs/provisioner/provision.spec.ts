@@ -125,7 +125,11 @@ describe('csi-provisioner', () => {
     expect(pv.spec?.persistentVolumeReclaimPolicy).toBe('Delete');
     expect(pv.spec?.storageClassName).toBe(SC_IMMEDIATE);
     expect(await backendVolumeIds()).toContain(pv.spec!.csi!.volumeHandle);
-    const reasons = (await eventsFor('immediate')).map((e) => e.reason);
+    // Events are written asynchronously; the claim can be Bound before they land.
+    const reasons = await waitFor('Provisioning and ProvisioningSucceeded events', async () => {
+      const r = (await eventsFor('immediate')).map((e) => e.reason);
+      return r.includes('Provisioning') && r.includes('ProvisioningSucceeded') ? r : undefined;
+    });
     expect(reasons).toEqual(expect.arrayContaining(['Provisioning', 'ProvisioningSucceeded']));
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`controller_persistentvolumeclaim_provision_total\\{class="${SC_IMMEDIATE}",source=""\\} 1`));
