@@ -1,0 +1,86 @@
+// A second (third, …) CSI plugin beside the cluster's own, for specs that need the plugin
+// configured differently (offline-only expansion, no attach, node expansion required): the same
+// real mock plugin binary under its own driver name and socket, registered as kubelet and
+// node-driver-registrar would (a CSIDriver object and an entry in every node's CSINode).
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1CSINode } from '@kubernetes/client-node';
+import type { ClusterInfo } from './control-plane.js';
+import { TOPOLOGY_KEY } from './control-plane.js';
+import type { Kube } from './kube.js';
+import { ManagedProcess } from './managed-process.js';
+import { waitFor } from './wait.js';
+
+export interface ExtraPluginOptions {
+  /** Also the node ID the plugin accepts (the mock plugin's rule). */
+  driverName: string;
+  /** Flags of hack/go/csi-mock-plugin, e.g. ['--disable-online-expansion']. */
+  args?: string[];
+  /** CSIDriver spec fields (attachRequired defaults to true). */
+  csiDriverSpec?: Record<string, unknown>;
+}
+
+export interface ExtraPlugin {
+  readonly driverName: string;
+  readonly socket: string;
+  readonly endpoint: string;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export async function startExtraPlugin(info: ClusterInfo, kube: Kube, opts: ExtraPluginOptions): Promise<ExtraPlugin> {
+  const dir = mkdtempSync(join(tmpdir(), 'csi-extra-plugin-'));
+  const socket = join(dir, 'csi.sock');
+  const endpoint = `unix://${socket}`;
+  const proc = new ManagedProcess({
+    name: `csi-plugin-${opts.driverName}`,
+    command: info.components.csiPlugin,
+    args: [`--endpoint=${endpoint}`, `--drivername=${opts.driverName}`, '--enable-topology', ...(opts.args ?? [])],
+    logFile: join(info.workDir, 'logs', `csi-plugin-${opts.driverName}.log`),
+  });
+  await waitFor(`plugin ${opts.driverName} socket`, () => {
+    if (!proc.running) throw new Error(`plugin exited:\n${proc.tail(10)}`);
+    try {
+      return statSync(socket).isSocket();
+    } catch {
+      return false;
+    }
+  });
+  await kube.ensureCsiDriver(opts.driverName, opts.csiDriverSpec ?? {});
+  for (const nodeName of info.nodeNames) await addDriverToCsiNode(kube, nodeName, opts.driverName);
+  return {
+    driverName: opts.driverName,
+    socket,
+    endpoint,
+    process: proc,
+    async stop() {
+      await proc.stop();
+      for (const nodeName of info.nodeNames) await removeDriverFromCsiNode(kube, nodeName, opts.driverName).catch(() => undefined);
+      await kube.storage.deleteCSIDriver({ name: opts.driverName }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function addDriverToCsiNode(kube: Kube, nodeName: string, driverName: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const csiNode: V1CSINode = await kube.storage.readCSINode({ name: nodeName });
+    if (csiNode.spec.drivers.some((d) => d.name === driverName)) return;
+    csiNode.spec.drivers.push({ name: driverName, nodeID: driverName, topologyKeys: [TOPOLOGY_KEY], allocatable: { count: 100 } });
+    try {
+      await kube.storage.replaceCSINode({ name: nodeName, body: csiNode });
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
+async function removeDriverFromCsiNode(kube: Kube, nodeName: string, driverName: string): Promise<void> {
+  const csiNode: V1CSINode = await kube.storage.readCSINode({ name: nodeName });
+  const drivers = csiNode.spec.drivers.filter((d) => d.name !== driverName);
+  if (drivers.length === csiNode.spec.drivers.length) return;
+  csiNode.spec.drivers = drivers;
+  await kube.storage.replaceCSINode({ name: nodeName, body: csiNode });
+}
