@@ -47,8 +47,7 @@ export async function startExtraPlugin(info: ClusterInfo, kube: Kube, opts: Extr
       return false;
     }
   });
-  await kube.ensureCsiDriver(opts.driverName, opts.csiDriverSpec ?? {});
-  for (const nodeName of info.nodeNames) await addDriverToCsiNode(kube, nodeName, opts.driverName);
+  await registerDriver(info, kube, opts.driverName, opts.csiDriverSpec);
   return {
     driverName: opts.driverName,
     socket,
@@ -56,11 +55,25 @@ export async function startExtraPlugin(info: ClusterInfo, kube: Kube, opts: Extr
     process: proc,
     async stop() {
       await proc.stop();
-      for (const nodeName of info.nodeNames) await removeDriverFromCsiNode(kube, nodeName, opts.driverName).catch(() => undefined);
-      await kube.storage.deleteCSIDriver({ name: opts.driverName }).catch(() => undefined);
+      await unregisterDriver(info, kube, opts.driverName);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Registers a driver as kubelet and node-driver-registrar would: a CSIDriver object and an entry
+ * in every node's CSINode (node ID = driver name, the cluster's topology key). Use it for a
+ * fake plugin (packages/shared/src/csi/testing/fake-plugin.ts) that a spec serves itself.
+ */
+export async function registerDriver(info: ClusterInfo, kube: Kube, driverName: string, csiDriverSpec: Record<string, unknown> = {}): Promise<void> {
+  await kube.ensureCsiDriver(driverName, csiDriverSpec);
+  for (const nodeName of info.nodeNames) await addDriverToCsiNode(kube, nodeName, driverName);
+}
+
+export async function unregisterDriver(info: ClusterInfo, kube: Kube, driverName: string): Promise<void> {
+  for (const nodeName of info.nodeNames) await removeDriverFromCsiNode(kube, nodeName, driverName).catch(() => undefined);
+  await kube.storage.deleteCSIDriver({ name: driverName }).catch(() => undefined);
 }
 
 async function addDriverToCsiNode(kube: Kube, nodeName: string, driverName: string): Promise<void> {
