@@ -5,8 +5,10 @@ import { startAttacher } from '../sidecar.js';
 import { ATTACHER_VERSION } from './command.js';
 import type { AttacherOptions } from './flags.js';
 
-export async function runAttacher(options: AttacherOptions, _ctx: RunContext): Promise<number> {
+export async function runAttacher(options: AttacherOptions, ctx: RunContext): Promise<number> {
   return runSidecar({
+    // Log lines go where the command's output goes (the process's stderr in production).
+    writeLog: (line) => ctx.io.stderr(`${line}\n`),
     kind: 'attacher',
     component: 'csi-attacher',
     version: ATTACHER_VERSION,

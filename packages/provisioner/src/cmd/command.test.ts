@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseFlags, runCommand, type CommandIO } from '@csi-sidecars-ts/shared';
 import { provisionerCommand } from './command.js';
 import { provisionerFlags, validateProvisionerFlags } from './flags.js';
+import { releaseLeaseOnExit } from './run.js';
 
 function fakeIO(env: Record<string, string> = {}) {
   const out: string[] = [];
@@ -33,17 +34,6 @@ const GO_FLAG_NAMES = [
 
 const NO_KUBECONFIG = '--kubeconfig=/nonexistent/kubeconfig';
 
-/** The sidecar runtime logs to the process's stderr (klog style); collect it for assertions. */
-async function withCapturedStderr<T>(fn: () => Promise<T>): Promise<{ code: T; logs: string }> {
-  const lines: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stderr.write;
-  try {
-    return { code: await fn(), logs: lines.join('') };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 describe('csi-provisioner flags', () => {
   it('defines every Go flag', () => {
@@ -171,25 +161,20 @@ describe('csi-provisioner command', () => {
 
   it('runs the upstream deployment command line into start-up (which fails here on the missing kubeconfig)', async () => {
     const f = fakeIO();
-    const { code, logs } = await withCapturedStderr(() =>
-      runCommand(
-        provisionerCommand,
-        [NO_KUBECONFIG, '--csi-address=/var/lib/csi/sockets/pluginproxy/mock.socket', '--leader-election', '--http-endpoint=127.0.0.1:0'],
-        f.io,
-      ),
+    const code = await runCommand(
+      provisionerCommand,
+      [NO_KUBECONFIG, '--csi-address=/var/lib/csi/sockets/pluginproxy/mock.socket', '--leader-election', '--http-endpoint=127.0.0.1:0'],
+      f.io,
     );
     expect(code).toBe(1);
-    expect(f.stderr()).toBe('');
-    expect(logs).toMatch(/Start-up failed.*nonexistent\/kubeconfig/);
+    expect(f.stderr()).toMatch(/Start-up failed.*nonexistent\/kubeconfig/);
   });
 
   it('runs the upstream storage-capacity command line when NAMESPACE and POD_NAME are set', async () => {
     const argv = ['--csi-address=/var/lib/csi/sockets/pluginproxy/mock.socket', '--leader-election', '--enable-capacity', '--capacity-ownerref-level=2'];
     const withEnv = fakeIO({ NAMESPACE: 'default', POD_NAME: 'csi-provisioner-0' });
-    const started = await withCapturedStderr(() => runCommand(provisionerCommand, [NO_KUBECONFIG, ...argv], withEnv.io));
-    expect(started.code).toBe(1);
-    expect(withEnv.stderr()).toBe('');
-    expect(started.logs).toContain('Start-up failed');
+    expect(await runCommand(provisionerCommand, [NO_KUBECONFIG, ...argv], withEnv.io)).toBe(1);
+    expect(withEnv.stderr()).toContain('Start-up failed');
 
     const withoutEnv = fakeIO();
     expect(await runCommand(provisionerCommand, argv, withoutEnv.io)).toBe(1);
@@ -231,9 +216,23 @@ describe('csi-provisioner command', () => {
 
   it('warns about an empty --volume-name-prefix but starts (Go fails only provisioning)', async () => {
     const f = fakeIO();
-    const { code, logs } = await withCapturedStderr(() => runCommand(provisionerCommand, [NO_KUBECONFIG, '--volume-name-prefix='], f.io));
-    expect(code).toBe(1);
+    expect(await runCommand(provisionerCommand, [NO_KUBECONFIG, '--volume-name-prefix='], f.io)).toBe(1);
     expect(f.stderr()).toContain('warning: --volume-name-prefix is empty');
-    expect(logs).toContain('Start-up failed');
+    expect(f.stderr()).toContain('Start-up failed');
+  });
+
+  it('has the crash-safe journal on and the protection finalizer off by default', () => {
+    expect(parse([]).values).toMatchObject({ provisioningJournal: true, provisioningProtectionFinalizer: false });
+    expect(parse(['--provisioning-journal=false', '--provisioning-protection-finalizer']).values).toMatchObject({ provisioningJournal: false, provisioningProtectionFinalizer: true });
+    // Accepted together (the finalizer then does nothing, and start-up says so).
+    expect(validateProvisionerFlags(parse(['--provisioning-protection-finalizer', '--provisioning-journal=false']).values)).toEqual([]);
+  });
+
+  it('releases the leader-election Lease on exit unless ReleaseLeaderElectionOnExit is explicitly false', () => {
+    expect(releaseLeaseOnExit(parse([]).values)).toBe(true);
+    expect(releaseLeaseOnExit(parse(['--feature-gates=ReleaseLeaderElectionOnExit=false']).values)).toBe(false);
+    expect(releaseLeaseOnExit(parse(['--feature-gates=ReleaseLeaderElectionOnExit=true']).values)).toBe(true);
+    // The gate itself keeps Go's default, so --help reads the same.
+    expect(parse([]).values.featureGates.enabled('ReleaseLeaderElectionOnExit')).toBe(false);
   });
 });

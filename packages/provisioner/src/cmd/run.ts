@@ -1,7 +1,7 @@
 // What csi-provisioner does with its parsed options: the start-up checks that need the
 // environment, then the shared sidecar start-up and the provisioning controllers once leading.
 
-import { runSidecar, toDisposable, type RunContext } from '@csi-sidecars-ts/shared';
+import { leaseNamespace, runSidecar, toDisposable, type RunContext } from '@csi-sidecars-ts/shared';
 import { startProvisioner } from '../sidecar.js';
 import { PROVISIONER_VERSION } from './command.js';
 import type { ProvisionerOptions } from './flags.js';
@@ -24,6 +24,17 @@ export function provisionerEnvironmentProblems(
   return problems;
 }
 
+/**
+ * Hand the leader-election Lease over on a clean exit unless the ReleaseLeaderElectionOnExit gate
+ * is explicitly off: on by default here (Go: alpha, off), so a rolling update leaves no gap of a
+ * lease duration without a provisioner. Nothing in flight is lost by leaving early: what is not
+ * finished is in the provisioning journal.
+ */
+export function releaseLeaseOnExit(o: Pick<ProvisionerOptions, 'featureGates'>): boolean {
+  const gate = 'ReleaseLeaderElectionOnExit';
+  return o.featureGates.isExplicitlySet(gate) ? o.featureGates.enabled(gate) : true;
+}
+
 export async function runProvisioner(options: ProvisionerOptions, ctx: RunContext): Promise<number> {
   const env = ctx.io.env;
   const problems = provisionerEnvironmentProblems(options, env);
@@ -33,13 +44,15 @@ export async function runProvisioner(options: ProvisionerOptions, ctx: RunContex
     ctx.io.stderr('csi-provisioner: warning: --volume-name-prefix is empty; every provisioning will fail (deletion still works)\n');
   }
   return runSidecar({
+    // Log lines go where the command's output goes (the process's stderr in production).
+    writeLog: (line) => ctx.io.stderr(`${line}\n`),
     kind: 'provisioner',
     component: 'csi-provisioner',
     version: PROVISIONER_VERSION,
     // The provisioner's controllers record events with their own source (see sidecar.ts).
     eventComponent: (driver, identity) => `${driver}_${identity}`,
     controllerCapabilities: 'always',
-    options: { ...options, releaseLeaderElectionOnExit: options.featureGates.enabled('ReleaseLeaderElectionOnExit') },
+    options: { ...options, releaseLeaderElectionOnExit: releaseLeaseOnExit(options) },
     env,
     start: async (sidecar, signal) => {
       // CSIStorageCapacity writes get their own rate limit, as in Go.
@@ -63,7 +76,14 @@ export async function runProvisioner(options: ProvisionerOptions, ctx: RunContex
           signal,
           ...(capacityKube ? { capacityKube } : {}),
         },
-        { ...options, nodeName: env.NODE_NAME, namespace: env.NAMESPACE, podName: env.POD_NAME },
+        {
+          ...options,
+          nodeName: env.NODE_NAME,
+          namespace: env.NAMESPACE,
+          podName: env.POD_NAME,
+          // The journal lives where the leader-election Lease does (same flag, env and file).
+          journalNamespace: leaseNamespace({ flag: options.leaderElectionNamespace, env }),
+        },
       );
       return toDisposable(async () => {
         await provisioner.dispose();

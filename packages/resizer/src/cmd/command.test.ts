@@ -110,15 +110,8 @@ describe('csi-resizer command', () => {
 
   it('starts the sidecar with valid options and exits 1 with the reason when start-up fails', async () => {
     const f = fakeIO();
-    const logs: string[] = [];
-    const write = process.stderr.write;
-    process.stderr.write = ((chunk: string) => logs.push(String(chunk)) > 0) as typeof process.stderr.write;
-    try {
-      expect(await runCommand(resizerCommand, ['--kubeconfig=/nonexistent/kubeconfig', '--csi-address=/tmp/none.sock'], f.io)).toBe(1);
-    } finally {
-      process.stderr.write = write;
-    }
-    expect(logs.join('')).toMatch(/Start-up failed.*nonexistent\/kubeconfig/);
+    expect(await runCommand(resizerCommand, ['--kubeconfig=/nonexistent/kubeconfig', '--csi-address=/tmp/none.sock'], f.io)).toBe(1);
+    expect(f.stderr()).toMatch(/Start-up failed.*nonexistent\/kubeconfig/);
   });
 
   it.each([

@@ -23,8 +23,10 @@ function deps(ctx: SidecarContext): ResizerSidecarDeps {
   };
 }
 
-export async function runResizer(options: ResizerOptions, _ctx: RunContext): Promise<number> {
+export async function runResizer(options: ResizerOptions, ctx: RunContext): Promise<number> {
   return runSidecar({
+    // Log lines go where the command's output goes (the process's stderr in production).
+    writeLog: (line) => ctx.io.stderr(`${line}\n`),
     kind: 'resizer',
     component: 'csi-resizer',
     version: RESIZER_VERSION,
