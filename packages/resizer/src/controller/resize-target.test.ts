@@ -27,86 +27,155 @@ function summary(i: ResizeTargetInput): Expect {
 }
 
 describe('chooseResizeTarget (RecoverVolumeExpansionFailure)', () => {
+  // One row per branch of the rules (§3.3 rules 8–10 of the reference notes), named after them.
+  // P = PV capacity, S = request (spec), A = allocatedResources, st = allocatedResourceStatuses.
   const cases: [string, Parameters<typeof input>[0], Expect][] = [
-    // PV smaller than the request
-    ['first expansion: no status, no allocation → spec', { spec: '2Gi', pv: '1Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: false }],
-    ['first expansion with allocation already at spec (kcm set it)', { spec: '2Gi', pv: '1Gi', allocated: '2Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: true }],
+    // ---- rule 8: P < S ----
+    ['8 st=∅, no A (first expansion) → S', { spec: '2Gi', pv: '1Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: false }],
+    ['8 st=∅, A = S (kcm or an earlier pass set it) → S, status kept', { spec: '2Gi', pv: '1Gi', allocated: '2Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: true }],
+    ['8 st=∅, A ≠ S → S, status rewritten', { spec: '3Gi', pv: '1Gi', allocated: '5Gi' }, { kind: 'expand', target: '3Gi', statusUnchanged: false }],
     [
-      'node expansion in progress, PV already at the allocated size → kubelet finishes',
-      { spec: '3Gi', pv: '2Gi', allocated: '2Gi', status: ResizeStatus.NodeResizeInProgress },
-      { kind: 'none' },
+      '8 st=∅, node-only driver → S (same rules, kubelet expands)',
+      { spec: '2Gi', pv: '1Gi', controllerExpansion: false },
+      { kind: 'expand', target: '2Gi', statusUnchanged: false },
     ],
     [
-      'node expansion pending but PV below allocation → finish the allocated size',
-      { spec: '3Gi', pv: '1Gi', allocated: '2Gi', status: ResizeStatus.NodeResizePending },
-      { kind: 'expand', target: '2Gi', statusUnchanged: true },
-    ],
-    [
-      'node expansion infeasible → back to the allocated size',
+      '8 NodeResizeInfeasible with A → A',
       { spec: '3Gi', pv: '1Gi', allocated: '2Gi', status: ResizeStatus.NodeResizeInfeasible },
       { kind: 'expand', target: '2Gi', statusUnchanged: true },
     ],
     [
-      'node expansion infeasible without allocation → spec',
+      '8 NodeResizeInfeasible without A → S',
       { spec: '3Gi', pv: '1Gi', status: ResizeStatus.NodeResizeInfeasible },
       { kind: 'expand', target: '3Gi', statusUnchanged: false },
     ],
     [
-      'controller infeasible, user lowered the request → new spec',
-      { spec: '3Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible },
+      '8 NodeResizePending, P ≥ A → nothing (kubelet finishes; a bigger S is not used)',
+      { spec: '3Gi', pv: '2Gi', allocated: '2Gi', status: ResizeStatus.NodeResizePending },
+      { kind: 'none' },
+    ],
+    [
+      '8 NodeResizeInProgress, P ≥ A → nothing',
+      { spec: '3Gi', pv: '2Gi', allocated: '2Gi', status: ResizeStatus.NodeResizeInProgress },
+      { kind: 'none' },
+    ],
+    [
+      '8 NodeResizePending, P < A → finish A',
+      { spec: '3Gi', pv: '1Gi', allocated: '2Gi', status: ResizeStatus.NodeResizePending },
+      { kind: 'expand', target: '2Gi', statusUnchanged: true },
+    ],
+    [
+      '8 NodeResizeInProgress, P < A → finish A',
+      { spec: '3Gi', pv: '1Gi', allocated: '2Gi', status: ResizeStatus.NodeResizeInProgress },
+      { kind: 'expand', target: '2Gi', statusUnchanged: true },
+    ],
+    [
+      '8 NodeResizePending without A → S',
+      { spec: '3Gi', pv: '1Gi', status: ResizeStatus.NodeResizePending },
       { kind: 'expand', target: '3Gi', statusUnchanged: false },
     ],
     [
-      'controller infeasible, request unchanged, in the slow set → delay',
-      { spec: '100Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible, inSlowSet: true },
-      { kind: 'delay' },
-    ],
-    [
-      'controller infeasible, request unchanged, first look → retry with unchanged status',
-      { spec: '100Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible },
-      { kind: 'expand', target: '100Gi', statusUnchanged: true },
-    ],
-    [
-      'controller in progress after a non-final error: keep the uncertain size although the user shrank',
+      '8 ControllerResizeInProgress after a non-final error: keep the uncertain A although S shrank',
       { spec: '3Gi', pv: '1Gi', allocated: '5Gi', status: ResizeStatus.ControllerResizeInProgress },
       { kind: 'expand', target: '5Gi', statusUnchanged: true },
     ],
     [
-      'controller in progress after a final error: the lowered request is used',
+      '8 ControllerResizeInProgress after a non-final error: keep A although S grew',
+      { spec: '9Gi', pv: '1Gi', allocated: '5Gi', status: ResizeStatus.ControllerResizeInProgress },
+      { kind: 'expand', target: '5Gi', statusUnchanged: true },
+    ],
+    [
+      '8 ControllerResizeInProgress after a final error: the lowered S is used',
       { spec: '3Gi', pv: '1Gi', allocated: '5Gi', status: ResizeStatus.ControllerResizeInProgress, lastAttemptFinal: true },
       { kind: 'expand', target: '3Gi', statusUnchanged: false },
     ],
     [
-      'controller in progress after a final error, request unchanged',
+      '8 ControllerResizeInProgress after a final error, S = A',
       { spec: '5Gi', pv: '1Gi', allocated: '5Gi', status: ResizeStatus.ControllerResizeInProgress, lastAttemptFinal: true },
       { kind: 'expand', target: '5Gi', statusUnchanged: true },
     ],
-    // PV already at least as big as the request
-    ['PV ≥ spec, node pending → nothing', { spec: '2Gi', pv: '2Gi', allocated: '2Gi', status: ResizeStatus.NodeResizePending }, { kind: 'none' }],
-    ['PV ≥ spec, node in progress → nothing', { spec: '2Gi', pv: '3Gi', allocated: '3Gi', status: ResizeStatus.NodeResizeInProgress }, { kind: 'none' }],
     [
-      'PV ≥ spec, node infeasible, controller driver → allocated',
+      '8 ControllerResizeInProgress without A → S',
+      { spec: '3Gi', pv: '1Gi', status: ResizeStatus.ControllerResizeInProgress },
+      { kind: 'expand', target: '3Gi', statusUnchanged: false },
+    ],
+    [
+      '8 ControllerResizeInfeasible, user lowered S → S',
+      { spec: '3Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible },
+      { kind: 'expand', target: '3Gi', statusUnchanged: false },
+    ],
+    [
+      '8 ControllerResizeInfeasible, user raised S → S',
+      { spec: '200Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible },
+      { kind: 'expand', target: '200Gi', statusUnchanged: false },
+    ],
+    [
+      '8 ControllerResizeInfeasible, S unchanged, first look → retry, status kept',
+      { spec: '100Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible },
+      { kind: 'expand', target: '100Gi', statusUnchanged: true },
+    ],
+    // ---- rule 9: P ≥ S ----
+    ['9 NodeResizePending → nothing', { spec: '2Gi', pv: '2Gi', allocated: '2Gi', status: ResizeStatus.NodeResizePending }, { kind: 'none' }],
+    ['9 NodeResizeInProgress → nothing', { spec: '2Gi', pv: '3Gi', allocated: '3Gi', status: ResizeStatus.NodeResizeInProgress }, { kind: 'none' }],
+    [
+      '9 NodeResizeInfeasible, controller driver → A',
       { spec: '2Gi', pv: '2Gi', allocated: '2Gi', status: ResizeStatus.NodeResizeInfeasible },
       { kind: 'expand', target: '2Gi', statusUnchanged: true },
     ],
     [
-      'PV ≥ spec, node infeasible, node-only driver → spec',
+      '9 NodeResizeInfeasible, controller driver without A → S',
+      { spec: '2Gi', pv: '2Gi', status: ResizeStatus.NodeResizeInfeasible },
+      { kind: 'expand', target: '2Gi', statusUnchanged: false },
+    ],
+    [
+      '9 NodeResizeInfeasible, node-only driver → S',
       { spec: '2Gi', pv: '2Gi', allocated: '4Gi', status: ResizeStatus.NodeResizeInfeasible, controllerExpansion: false },
       { kind: 'expand', target: '2Gi', statusUnchanged: false },
     ],
     [
-      'PV ≥ spec, controller in progress → finish bookkeeping at allocated',
+      '9 ControllerResizeInProgress → A (finish the bookkeeping)',
       { spec: '2Gi', pv: '2Gi', allocated: '2Gi', status: ResizeStatus.ControllerResizeInProgress },
       { kind: 'expand', target: '2Gi', statusUnchanged: true },
     ],
     [
-      'PV ≥ spec, controller infeasible (user shrank below the PV) → allocated',
+      '9 ControllerResizeInProgress without A → S',
+      { spec: '2Gi', pv: '2Gi', status: ResizeStatus.ControllerResizeInProgress },
+      { kind: 'expand', target: '2Gi', statusUnchanged: false },
+    ],
+    [
+      '9 ControllerResizeInfeasible (user shrank below P) → A',
       { spec: '2Gi', pv: '2Gi', allocated: '9Gi', status: ResizeStatus.ControllerResizeInfeasible },
       { kind: 'expand', target: '9Gi', statusUnchanged: true },
     ],
-    ['PV ≥ spec, no status, allocation set → allocated', { spec: '2Gi', pv: '2Gi', allocated: '2Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: true }],
-    ['PV ≥ spec, old apiserver, FileSystemResizePending → nothing', { spec: '2Gi', pv: '2Gi', fsResizePending: true }, { kind: 'none' }],
-    ['PV ≥ spec, old apiserver, no pending condition → spec', { spec: '2Gi', pv: '2Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: false }],
+    [
+      '9 ControllerResizeInfeasible without A → S',
+      { spec: '2Gi', pv: '2Gi', status: ResizeStatus.ControllerResizeInfeasible },
+      { kind: 'expand', target: '2Gi', statusUnchanged: false },
+    ],
+    ['9 st=∅ with A → A', { spec: '2Gi', pv: '2Gi', allocated: '2Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: true }],
+    ['9 st=∅, no A (old apiserver), FileSystemResizePending → nothing', { spec: '2Gi', pv: '2Gi', fsResizePending: true }, { kind: 'none' }],
+    ['9 st=∅, no A (old apiserver), no pending condition → S', { spec: '2Gi', pv: '2Gi' }, { kind: 'expand', target: '2Gi', statusUnchanged: false }],
+    // ---- rule 10: the slow set only delays an unchanged infeasible target ----
+    [
+      '10 in the slow set, target = A → delay',
+      { spec: '100Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible, inSlowSet: true },
+      { kind: 'delay' },
+    ],
+    [
+      '10 in the slow set, P ≥ S, target = A → delay',
+      { spec: '2Gi', pv: '2Gi', allocated: '9Gi', status: ResizeStatus.ControllerResizeInfeasible, inSlowSet: true },
+      { kind: 'delay' },
+    ],
+    [
+      '10 in the slow set, user lowered S (target ≠ A) → expand at once',
+      { spec: '3Gi', pv: '1Gi', allocated: '100Gi', status: ResizeStatus.ControllerResizeInfeasible, inSlowSet: true },
+      { kind: 'expand', target: '3Gi', statusUnchanged: false },
+    ],
+    [
+      '10 in the slow set without A → expand (nothing to compare with)',
+      { spec: '3Gi', pv: '1Gi', status: ResizeStatus.ControllerResizeInfeasible, inSlowSet: true },
+      { kind: 'expand', target: '3Gi', statusUnchanged: false },
+    ],
   ];
 
   it.each(cases)('%s', (_name, over, expected) => {
