@@ -232,6 +232,9 @@ describe('csi-attacher with kube-controller-manager and the CSI mock plugin', ()
     expect(fixed.metadata?.annotations?.[NODE_ID_ANNOTATION]).toBe(CSI_NODE_ID);
 
     await kube.core.deleteNamespacedPod({ name: 'e2e-att-2', namespace: NS, gracePeriodSeconds: 0 });
+    // The attach/detach controller counts the volume as mounted on this new node until the
+    // node's status next changes (kubelet's volumesInUse): a heartbeat instead of the periodic one.
+    await badNodes.heartbeat();
     await waitFor('VolumeAttachment gone', async () => (await vaFor(pv)) === undefined, { timeoutMs: 120_000 });
     await deleteClaimAndPv(pvc, pv);
   });

@@ -309,6 +309,59 @@ describe('reconciler', () => {
     expect(getVa('va-r2')?.metadata?.finalizers).toEqual(['example.com/hold']);
   });
 
+  it('does not publish again a volume whose attach it finished while its cache lagged behind', async () => {
+    env = await startEnv({ run: { reconcileSyncMs: 20 } });
+    env.plugin.store.seed({ volumeId: 'vol-lag' });
+    await env.createPv(csiPv('pv-lag', { handle: 'vol-lag' }));
+    const hang = env.plugin.hang('ControllerPublishVolume');
+    env.server.create(VOLUME_ATTACHMENTS, va('va-lag', { pv: 'pv-lag' }));
+    await env.plugin.waitForCalls('ControllerPublishVolume', 1);
+    // From now on the cache keeps the VA as "not attached" while the publish completes and the
+    // status write succeeds: each reconciler pass sees a published volume with attached=false.
+    env.server.stallWatches(true);
+    hang.release();
+    await eventually(() => getVa('va-lag')?.status?.attached === true, 'attached on the server');
+    const lists = env.plugin.callsTo('ListVolumes').length;
+    await env.plugin.waitForCalls('ListVolumes', lists + 5);
+    await eventually(() => env!.handle.controller.lanes.depth('attach') === 0, 'attach lane idle');
+    expect(env.handle.caches.volumeAttachments.getByName(undefined, 'va-lag')?.status?.attached).not.toBe(true);
+    expect(env.plugin.callsTo('ControllerPublishVolume')).toHaveLength(1);
+
+    // The cache catches up: still one publish.
+    env.server.unstall();
+    env.server.dropWatches();
+    await eventually(() => env!.handle.caches.volumeAttachments.getByName(undefined, 'va-lag')?.status?.attached === true, 'cache caught up');
+    await env.plugin.waitForCalls('ListVolumes', env.plugin.callsTo('ListVolumes').length + 3);
+    expect(env.plugin.callsTo('ControllerPublishVolume')).toHaveLength(1);
+
+    // A real mismatch later on is still repaired.
+    env.plugin.store.get('vol-lag')!.publications.clear();
+    await eventually(() => env!.plugin.store.get('vol-lag')!.publications.has('csi-node-1'), 'republished by the reconciler');
+    expect(env.plugin.callsTo('ControllerPublishVolume')).toHaveLength(2);
+  });
+
+  it('does not unpublish again a volume whose detach it finished while its cache lagged behind', async () => {
+    env = await startEnv({ run: { reconcileSyncMs: 20 } });
+    env.plugin.store.seed({ volumeId: 'vol-dlag' });
+    await env.createPv(csiPv('pv-dlag', { handle: 'vol-dlag' }));
+    // Another controller's finalizer keeps the VA around after we let go of it.
+    env.server.create(VOLUME_ATTACHMENTS, va('va-dlag', { pv: 'pv-dlag', finalizers: ['example.com/hold'] }));
+    await eventually(() => env!.handle.caches.volumeAttachments.getByName(undefined, 'va-dlag')?.status?.attached === true, 'attached and cached');
+    const hang = env.plugin.hang('ControllerUnpublishVolume');
+    env.server.remove(VOLUME_ATTACHMENTS, 'va-dlag');
+    await env.plugin.waitForCalls('ControllerUnpublishVolume', 1);
+    // The cache keeps the VA as attached, with our finalizer, while the detach completes.
+    env.server.stallWatches(true);
+    hang.release();
+    await eventually(() => getVa('va-dlag')?.status?.attached === false, 'detached on the server');
+    const lists = env.plugin.callsTo('ListVolumes').length;
+    await env.plugin.waitForCalls('ListVolumes', lists + 5);
+    await eventually(() => env!.handle.controller.lanes.depth('detach') === 0, 'detach lane idle');
+    expect(env.handle.caches.volumeAttachments.getByName(undefined, 'va-dlag')?.metadata?.finalizers).toContain(FINALIZER);
+    expect(env.plugin.callsTo('ControllerUnpublishVolume')).toHaveLength(1);
+    expect(getVa('va-dlag')?.metadata?.finalizers).toEqual(['example.com/hold']);
+  });
+
   it('is off without LIST_VOLUMES_PUBLISHED_NODES', async () => {
     env = await startEnv({ plugin: { controllerCapabilities: ['PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES'] }, run: { reconcileSyncMs: 50 } });
     expect(env.handle.reconciling).toBe(false);

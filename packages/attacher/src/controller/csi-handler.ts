@@ -8,6 +8,11 @@
 // Every error is saved on the VA (attachError / detachError) and retried with backoff; an
 // attach error never skips the detach: until attached=true an attachment is "uncertain", and a
 // deleted VA is always unpublished.
+// A VA can be queued again while the informer cache still holds the version from before our own
+// last write (the reconciler queues VAs while they are being worked on). Acting on that copy would
+// publish or unpublish a second time, so syncs of a copy older than our last completed write are
+// skipped; the watch event of that write brings the VA back. Likewise a reconciler verdict counts
+// only for the VA version it judged.
 
 import type { Clock, Logger, PersistentVolume, VolumeAttachment } from '@csi-sidecars-ts/shared';
 import { CsiCallError, errorText, isFinalError, isNotFound } from '@csi-sidecars-ts/shared';
@@ -56,8 +61,16 @@ export class CsiAttachHandler implements AttachHandler {
   readonly #o: CsiHandlerOptions;
   readonly #finalizer: string;
   readonly #log: Logger;
-  /** VAs the reconciler found out of sync: processed once even if status says "nothing to do". */
-  readonly #forceSync = new Set<string>();
+  /**
+   * VAs the reconciler found out of sync, with the resourceVersion it judged: processed once even
+   * if the status says "nothing to do", as long as the VA is still that version.
+   */
+  readonly #forceSync = new Map<string, string | undefined>();
+  /**
+   * Per VA, the versions our last completed attach or detach wrote over (the version it started
+   * from and the one its metadata patch produced): a cached copy at one of them predates the write.
+   */
+  readonly #supersededVersions = new Map<string, ReadonlySet<string>>();
 
   constructor(options: CsiHandlerOptions) {
     this.#o = options;
@@ -123,41 +136,74 @@ export class CsiAttachHandler implements AttachHandler {
         attachedStatus: m.attached,
         found: m.published,
       });
-      this.#forceSync.add(m.name);
+      this.#forceSync.set(m.name, m.resourceVersion);
       this.#o.enqueueVa(m.name);
     }
   }
 
   forget(vaName: string): void {
     this.#forceSync.delete(vaName);
+    this.#supersededVersions.delete(vaName);
     this.#o.uncertain.clear(vaName);
   }
 
-  /** True (once) when the reconciler asked for this VA to be processed regardless of its status. */
-  #consumeForceSync(name: string): boolean {
-    return this.#forceSync.delete(name);
+  /**
+   * True (once) when the reconciler asked for this VA to be processed regardless of its status and
+   * the VA has not changed since; a verdict on an older version is dropped (the next pass re-checks).
+   */
+  #consumeForceSync(va: VolumeAttachment): boolean {
+    const name = va.metadata?.name ?? '';
+    if (!this.#forceSync.has(name)) return false;
+    const judged = this.#forceSync.get(name);
+    this.#forceSync.delete(name);
+    return judged === va.metadata?.resourceVersion;
+  }
+
+  /** Whether this cached copy is older than our last completed write to the VA. */
+  #predatesOwnWrite(va: VolumeAttachment): boolean {
+    const name = va.metadata?.name ?? '';
+    const superseded = this.#supersededVersions.get(name);
+    if (!superseded) return false;
+    const rv = va.metadata?.resourceVersion;
+    if (rv !== undefined && superseded.has(rv)) return true;
+    // The cache has moved past our write: nothing to remember any more.
+    this.#supersededVersions.delete(name);
+    return false;
+  }
+
+  /** Remembers that `written` (the VA as our last write left it) supersedes the `before` versions. */
+  #wrote(name: string, before: ReadonlySet<string>, written: VolumeAttachment | undefined): void {
+    const rv = written?.metadata?.resourceVersion;
+    // A write that changed nothing leaves the version as it was: nothing is superseded.
+    if (written && (rv === undefined || before.has(rv))) return;
+    if (before.size > 0) this.#supersededVersions.set(name, before);
   }
 
   // ---- attach ------------------------------------------------------------------------------
 
   async #syncAttach(va: VolumeAttachment, log: Logger): Promise<void> {
     const name = va.metadata?.name ?? '';
-    const forced = this.#consumeForceSync(name);
+    const forced = this.#consumeForceSync(va);
+    if (this.#predatesOwnWrite(va)) {
+      log.v(4).info('Cached VolumeAttachment predates our last write, waiting for the newer version');
+      return;
+    }
     if (!forced && va.status?.attached) {
       log.v(4).info('VolumeAttachment is already attached');
       return;
     }
     log.v(2).info('Attaching');
+    const seen = versionsOf(va);
     let publishContext: Record<string, string>;
     try {
-      publishContext = await this.#csiAttach(va, log);
+      publishContext = await this.#csiAttach(va, log, seen);
     } catch (err) {
       await this.#saveError(name, attachErrorPatch(kubeTime(this.#o.clock.now()), errorText(err), this.#errorCodeOf(err)), log);
       throw wrap('failed to attach', err);
     }
     log.v(2).info('Attached');
     try {
-      await this.#o.api.patchVaStatus(name, attachedStatusPatch(publishContext));
+      this.#wrote(name, seen, await this.#o.api.patchVaStatus(name, attachedStatusPatch(publishContext)));
     } catch (err) {
       throw wrap('failed to mark as attached', err);
     }
@@ -165,8 +211,11 @@ export class CsiAttachHandler implements AttachHandler {
     log.v(4).info('Fully attached');
   }
 
-  /** Everything up to and including ControllerPublish; resolves to the publish context. */
-  async #csiAttach(va: VolumeAttachment, log: Logger): Promise<Record<string, string>> {
+  /**
+   * Everything up to and including ControllerPublish; resolves to the publish context. Adds the
+   * version its metadata patch produced to `seen`.
+   */
+  async #csiAttach(va: VolumeAttachment, log: Logger, seen: Set<string>): Promise<Record<string, string>> {
     const { caches, api, driver } = this.#o;
     const name = va.metadata?.name ?? '';
     // Check as much as possible before the VA finalizer goes on: it blocks the VA's deletion.
@@ -193,7 +242,8 @@ export class CsiAttachHandler implements AttachHandler {
     const request = publishRequestOf(volume, nodeId, secrets, this.#o.capabilities, this.#o.defaultFsType);
 
     try {
-      await api.ensureVaAttachMetadata(va, this.#finalizer, nodeId);
+      const patched = await api.ensureVaAttachMetadata(va, this.#finalizer, nodeId);
+      if (patched.metadata?.resourceVersion) seen.add(patched.metadata.resourceVersion);
     } catch (err) {
       throw wrap('could not save VolumeAttachment', err);
     }
@@ -216,7 +266,11 @@ export class CsiAttachHandler implements AttachHandler {
 
   async #syncDetach(va: VolumeAttachment, log: Logger): Promise<void> {
     const name = va.metadata?.name ?? '';
-    const forced = this.#consumeForceSync(name);
+    const forced = this.#consumeForceSync(va);
+    if (this.#predatesOwnWrite(va)) {
+      log.v(4).info('Cached VolumeAttachment predates our last write, waiting for the newer version');
+      return;
+    }
     const finalized = va.metadata?.finalizers?.includes(this.#finalizer) ?? false;
     if (!forced && !finalized) {
       log.v(4).info('VolumeAttachment is already detached');
@@ -252,15 +306,22 @@ export class CsiAttachHandler implements AttachHandler {
       return;
     }
     try {
+      const seen = versionsOf(va);
       let current: VolumeAttachment | undefined = va;
       if (finalized) {
         current = await api.removeVaFinalizer(va, this.#finalizer);
         log.v(4).info('Finalizer removed');
+        if (current?.metadata?.resourceVersion) seen.add(current.metadata.resourceVersion);
       }
       // Without the finalizer the API server may already have deleted the VA.
-      if (current) await api.patchVaStatus(name, detachedStatusPatch()).catch((err: unknown) => {
-        if (!isNotFound(err)) throw err;
-      });
+      let written: VolumeAttachment | undefined;
+      if (current) {
+        written = await api.patchVaStatus(name, detachedStatusPatch()).catch((err: unknown) => {
+          if (!isNotFound(err)) throw err;
+          return undefined;
+        });
+      }
+      this.#wrote(name, seen, written);
     } catch (err) {
       throw wrap('could not mark as detached', err);
     }
@@ -304,4 +365,10 @@ export class CsiAttachHandler implements AttachHandler {
       log.v(2).info('Failed to save error to VolumeAttachment', { err: errorText(err) });
     }
   }
+}
+
+/** The VA's resourceVersion as a set (empty when it has none). */
+function versionsOf(va: VolumeAttachment): Set<string> {
+  const rv = va.metadata?.resourceVersion;
+  return new Set(rv ? [rv] : []);
 }

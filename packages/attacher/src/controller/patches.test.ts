@@ -124,3 +124,69 @@ describe('status patches', () => {
     expect(kubeTime(Date.UTC(2024, 0, 2, 3, 4, 5, 678))).toBe('2024-01-02T03:04:05Z');
   });
 });
+
+// The same patches as tables: what each one does to what the server holds, including a server
+// copy that changed since the cache saw it (the conditional patches must fail then).
+describe('patch contents (tables)', () => {
+  const F = FINALIZER;
+  type Outcome = string[] | 'conflict';
+  const apply = (ops: Parameters<typeof applyJsonPatch>[1], server: string[] | undefined): Outcome => {
+    try {
+      return (applyJsonPatch(obj(server), ops) as ReturnType<typeof obj>).metadata.finalizers ?? [];
+    } catch (err) {
+      if (err instanceof JsonPatchError) return 'conflict';
+      throw err;
+    }
+  };
+
+  it.each<[string, string[] | undefined, string[] | undefined, Outcome]>([
+    // ('no list, unchanged' is left out: the real API server, like Go's json-patch, lets
+    // `test null` pass on a missing path, while the shared applyJsonPatch fails it.)
+    ['empty list, unchanged', [], [], [F]],
+    ['other finalizers, unchanged', ['a', 'b'], ['a', 'b'], ['a', 'b', F]],
+    ['no list seen, one added since', undefined, ['a'], 'conflict'],
+    ['empty list seen, one added since', [], ['a'], 'conflict'],
+    ['a finalizer removed since', ['a', 'b'], ['a'], 'conflict'],
+    ['ours added since (stale cache)', ['a'], ['a', F], 'conflict'],
+    ['replaced by another since', ['a'], ['b'], 'conflict'],
+  ])('addFinalizerPatch: %s', (_name, seen, server, want) => {
+    expect(apply(addFinalizerPatch(seen, F), server)).toEqual(want);
+  });
+
+  it.each<[string, string[], string[], Outcome]>([
+    ['ours alone', [F], [F], []],
+    ['ours in the middle', ['a', F, 'b'], ['a', F, 'b'], ['a', 'b']],
+    ['one appended after ours since', [F, 'a'], [F, 'a', 'c'], ['a', 'c']],
+    ['one removed before ours since', ['a', F], [F], 'conflict'],
+    ['ours removed since', [F], [], 'conflict'],
+    ['ours moved since', ['a', F], [F, 'a'], 'conflict'],
+  ])('removeFinalizerPatch: %s', (_name, seen, server, want) => {
+    expect(apply(removeFinalizerPatch(seen, F)!, server)).toEqual(want);
+  });
+
+  const NODE_ID_KEY = 'csi.alpha.kubernetes.io/node-id';
+  it.each<[string, string[] | undefined, Record<string, string> | undefined, Record<string, unknown> | undefined]>([
+    ['nothing yet', undefined, undefined, { metadata: { resourceVersion: '5', finalizers: [F], annotations: { [NODE_ID_KEY]: 'id-1' } } }],
+    ['other finalizers and annotations kept', ['x'], { keep: 'y' }, { metadata: { resourceVersion: '5', finalizers: ['x', F], annotations: { [NODE_ID_KEY]: 'id-1' } } }],
+    ['finalizer only missing', undefined, { [NODE_ID_KEY]: 'id-1' }, { metadata: { resourceVersion: '5', finalizers: [F] } }],
+    ['annotation only missing', [F], undefined, { metadata: { resourceVersion: '5', annotations: { [NODE_ID_KEY]: 'id-1' } } }],
+    ['annotation from another node ID', [F], { [NODE_ID_KEY]: 'old' }, { metadata: { resourceVersion: '5', annotations: { [NODE_ID_KEY]: 'id-1' } } }],
+    ['both in place', [F], { [NODE_ID_KEY]: 'id-1' }, undefined],
+  ])('vaAttachMetadataPatch: %s', (_name, finalizers, annotations, want) => {
+    const v = va('va-1', { rv: '5', ...(finalizers ? { finalizers } : {}), ...(annotations ? { annotations } : {}) });
+    expect(vaAttachMetadataPatch(v, F, 'id-1')).toEqual(want);
+  });
+
+  const err = { time: 't0', message: 'old' };
+  it.each<[string, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>]>([
+    ['attached: sets metadata, clears the attach error', attachedStatusPatch({ devicePath: '/dev/x' }), { attached: false, attachError: err }, { attached: true, attachmentMetadata: { devicePath: '/dev/x' } }],
+    ['attached: an empty publish context drops old metadata', attachedStatusPatch({}), { attached: true, attachmentMetadata: { old: '1' } }, { attached: true }],
+    ['attached: leaves a detach error alone', attachedStatusPatch(undefined), { attached: false, detachError: err }, { attached: true, detachError: err }],
+    ['detached: drops metadata and the detach error, keeps the attach error', detachedStatusPatch(), { attached: true, attachmentMetadata: { a: 'b' }, detachError: err, attachError: err }, { attached: false, attachError: err }],
+    ['attach error: attached and metadata untouched', attachErrorPatch('t1', 'm', 4), { attached: true, attachmentMetadata: { a: 'b' } }, { attached: true, attachmentMetadata: { a: 'b' }, attachError: { time: 't1', message: 'm', errorCode: 4 } }],
+    ['attach error without a code replaces one with a code', attachErrorPatch('t1', 'm', undefined), { attached: false, attachError: { ...err, errorCode: 8 } }, { attached: false, attachError: { time: 't1', message: 'm' } }],
+    ['detach error: attached untouched', detachErrorPatch('t1', 'm'), { attached: true }, { attached: true, detachError: { time: 't1', message: 'm' } }],
+  ])('status %s', (_name, patch, before, after) => {
+    expect(applyMergePatch({ status: before }, patch)).toEqual({ status: after });
+  });
+});

@@ -34,13 +34,13 @@ function plan(vas: VolumeAttachment[], published: Record<string, string[]>, driv
 
 describe('planReconcile', () => {
   it('flags an attached VA whose volume the driver no longer publishes on its node', () => {
-    const p = plan([va('va-a', { pv: 'pv-a', attached: true })], { 'vol-a': ['id-2'] });
-    expect(p.mismatched).toEqual([{ name: 'va-a', volumeHandle: 'vol-a', attached: true, published: false }]);
+    const p = plan([va('va-a', { pv: 'pv-a', attached: true, rv: '41' })], { 'vol-a': ['id-2'] });
+    expect(p.mismatched).toStrictEqual([{ name: 'va-a', resourceVersion: '41', volumeHandle: 'vol-a', attached: true, published: false }]);
   });
 
   it('flags an unattached (or detached) VA whose volume the driver still publishes', () => {
     const p = plan([va('va-b', { pv: 'pv-b', attached: false, deleted: true })], { 'vol-b': ['id-1'] });
-    expect(p.mismatched).toEqual([{ name: 'va-b', volumeHandle: 'vol-b', attached: false, published: true }]);
+    expect(p.mismatched).toStrictEqual([{ name: 'va-b', resourceVersion: undefined, volumeHandle: 'vol-b', attached: false, published: true }]);
   });
 
   it('leaves VAs that agree with the driver, and other drivers VAs, alone', () => {

@@ -19,6 +19,8 @@ export interface ReconcileInputs {
 
 export interface ReconcileMismatch {
   name: string;
+  /** The version of the VA the verdict is about: once the VA has changed, the verdict is stale. */
+  resourceVersion: string | undefined;
   volumeHandle: string;
   attached: boolean;
   published: boolean;
@@ -47,7 +49,9 @@ export function planReconcile(vas: readonly VolumeAttachment[], published: Reado
       }
       const isPublished = published.get(handle)?.includes(nodeId) ?? false;
       const attached = va.status?.attached ?? false;
-      if (isPublished !== attached) plan.mismatched.push({ name, volumeHandle: handle, attached, published: isPublished });
+      if (isPublished !== attached) {
+        plan.mismatched.push({ name, resourceVersion: va.metadata?.resourceVersion, volumeHandle: handle, attached, published: isPublished });
+      }
     } catch (error) {
       plan.skipped.push({ name, error });
     }
