@@ -79,6 +79,13 @@ describe('JSON patch', () => {
     expect((err as JsonPatchError).testFailed).toBe(true);
   });
 
+  it('treats a missing member as null in a test op, as kube-apiserver does', () => {
+    const ops = new JsonPatchBuilder().test('/metadata/finalizers', null).add('/metadata/finalizers', ['mine']).build();
+    expect(applyJsonPatch({ metadata: {} }, ops)).toEqual({ metadata: { finalizers: ['mine'] } });
+    expect(() => applyJsonPatch({ metadata: { finalizers: ['other'] } }, ops)).toThrow(JsonPatchError);
+    expect(() => applyJsonPatch({ metadata: {} }, new JsonPatchBuilder().test('/metadata/finalizers', []).build())).toThrow(JsonPatchError);
+  });
+
   it('rejects paths that do not exist for replace and remove', () => {
     expect(() => applyJsonPatch({ a: {} }, [{ op: 'replace', path: '/a/b', value: 1 }])).toThrow(JsonPatchError);
     expect(() => applyJsonPatch({ a: [1] }, [{ op: 'remove', path: '/a/3' }])).toThrow(JsonPatchError);

@@ -252,8 +252,10 @@ export function applyJsonPatch(docIn: unknown, ops: readonly JsonPatchOp[]): Jso
   for (const op of ops) {
     switch (op.op) {
       case 'test': {
+        // kube-apiserver's JSON patch treats a missing member as null, so `test` with value null
+        // passes on an absent path (a common precondition: "no finalizers yet").
         const cur = getAt(doc, op.path);
-        if (cur === undefined || !equalJson(cur, op.value)) {
+        if (cur === undefined ? op.value !== null : !equalJson(cur, op.value)) {
           throw new JsonPatchError(`test failed at ${op.path}: expected ${JSON.stringify(op.value)}, found ${JSON.stringify(cur)}`, true);
         }
         break;
