@@ -51,6 +51,8 @@ the separator between key and value.
 {"key":"nodeDeploymentMaxDelay","flag":"node-deployment-max-delay","kind":"string","default":"1m0s"},
 {"key":"controllerPublishReadonly","flag":"controller-publish-readonly","kind":"bool","default":"false"},
 {"key":"preventVolumeModeConversion","flag":"prevent-volume-mode-conversion","kind":"bool","default":"true"},
+{"key":"provisioningJournal","flag":"provisioning-journal","kind":"bool","default":"true"},
+{"key":"provisioningProtectionFinalizer","flag":"provisioning-protection-finalizer","kind":"bool","default":"false"},
 {"key":"featureGates","flag":"feature-gates","kind":"map","default":"","sep":"="}]
 {{- end -}}
 

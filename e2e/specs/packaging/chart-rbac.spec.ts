@@ -40,7 +40,6 @@ const INSTALL_SET = ['provisioner.flags.enableCapacity=true', 'provisioner.flags
 const GO_SAMPLE_EXTRAS: Record<SidecarName, { group: string; resource: string; verbs: string[]; why: string }[]> = {
   provisioner: [
     { group: '', resource: 'events', verbs: ['list', 'watch', 'update'], why: 'events are created, then patched when repeated' },
-    { group: 'coordination.k8s.io', resource: 'leases', verbs: ['list', 'watch', 'delete'], why: 'leader election gets, creates and updates its Lease' },
     { group: 'storage.k8s.io', resource: 'csistoragecapacities', verbs: ['get', 'patch'], why: 'capacities are read through the informer and replaced with update' },
   ],
   attacher: [],

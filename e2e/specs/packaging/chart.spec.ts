@@ -297,8 +297,11 @@ describe('charts/csi-sidecars', () => {
     expect(rulesOf(max, 'csi-provisioner')).toContain('referencegrants');
     for (const s of SIDECARS) expect(rulesOf(max, `csi-${s}`)).toContain('secrets');
 
+    // Without leader election only csi-provisioner keeps a Lease Role: its provisioning journal.
     const noLeaderElection = await renderChart({ namespace: NS, set: ['replicas=1', 'leaderElection.enabled=false'] });
-    expect(noLeaderElection.filter((o) => o.kind === 'Role')).toEqual([]);
+    expect(noLeaderElection.filter((o) => o.kind === 'Role').map((o) => o.metadata.name)).toEqual(['csi-csi-sidecars-provisioner-leases']);
+    const noJournal = await renderChart({ namespace: NS, set: ['replicas=1', 'leaderElection.enabled=false', 'provisioner.flags.provisioningJournal=false'] });
+    expect(noJournal.filter((o) => o.kind === 'Role')).toEqual([]);
     expect((container(noLeaderElection, 'csi-resizer') as unknown as { livenessProbe: { httpGet: { path: string } } }).livenessProbe.httpGet.path).toBe('/healthz');
   });
 

@@ -131,8 +131,13 @@ describe('csi-provisioner', () => {
       return r.includes('Provisioning') && r.includes('ProvisioningSucceeded') ? r : undefined;
     });
     expect(reasons).toEqual(expect.arrayContaining(['Provisioning', 'ProvisioningSucceeded']));
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`controller_persistentvolumeclaim_provision_total\\{class="${SC_IMMEDIATE}",source=""\\} 1`));
+    // Counted once the save (and its journal bookkeeping) finished, which may be after the bind.
+    const counted = new RegExp(`controller_persistentvolumeclaim_provision_total\\{class="${SC_IMMEDIATE}",source=""\\} 1`);
+    const metrics = await waitFor('provision_total counted', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return counted.test(text) ? text : undefined;
+    }, { timeoutMs: 10_000 });
+    expect(metrics).toMatch(counted);
     expect(metrics).toMatch(/csi_sidecar_operations_seconds_count\{driver_name="io.kubernetes.storage.mock",method_name="\/csi.v1.Controller\/CreateVolume",grpc_status_code="OK"\}/);
   });
 

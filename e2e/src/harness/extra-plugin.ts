@@ -25,7 +25,13 @@ export interface ExtraPlugin {
   readonly driverName: string;
   readonly socket: string;
   readonly endpoint: string;
+  /** The current plugin process (a new one after restart()). */
   readonly process: ManagedProcess;
+  /**
+   * Kills the plugin (SIGKILL: no graceful stop, as a crash would) and starts it again on the
+   * same socket. Its volumes are in memory: they are all gone afterwards.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,26 +39,39 @@ export async function startExtraPlugin(info: ClusterInfo, kube: Kube, opts: Extr
   const dir = mkdtempSync(join(tmpdir(), 'csi-extra-plugin-'));
   const socket = join(dir, 'csi.sock');
   const endpoint = `unix://${socket}`;
-  const proc = new ManagedProcess({
-    name: `csi-plugin-${opts.driverName}`,
-    command: info.components.csiPlugin,
-    args: [`--endpoint=${endpoint}`, `--drivername=${opts.driverName}`, '--enable-topology', ...(opts.args ?? [])],
-    logFile: join(info.workDir, 'logs', `csi-plugin-${opts.driverName}.log`),
-  });
-  await waitFor(`plugin ${opts.driverName} socket`, () => {
-    if (!proc.running) throw new Error(`plugin exited:\n${proc.tail(10)}`);
-    try {
-      return statSync(socket).isSocket();
-    } catch {
-      return false;
-    }
-  });
+  const launch = async (): Promise<ManagedProcess> => {
+    const p = new ManagedProcess({
+      name: `csi-plugin-${opts.driverName}`,
+      command: info.components.csiPlugin,
+      args: [`--endpoint=${endpoint}`, `--drivername=${opts.driverName}`, '--enable-topology', ...(opts.args ?? [])],
+      logFile: join(info.workDir, 'logs', `csi-plugin-${opts.driverName}.log`),
+    });
+    await waitFor(`plugin ${opts.driverName} socket`, () => {
+      if (!p.running) throw new Error(`plugin exited:\n${p.tail(10)}`);
+      try {
+        return statSync(socket).isSocket();
+      } catch {
+        return false;
+      }
+    });
+    return p;
+  };
+  let proc = await launch();
   await registerDriver(info, kube, opts.driverName, opts.csiDriverSpec);
   return {
     driverName: opts.driverName,
     socket,
     endpoint,
-    process: proc,
+    get process() {
+      return proc;
+    },
+    async restart() {
+      proc.killNow();
+      await proc.exited;
+      // A killed plugin leaves its socket file behind: remove it so the wait below sees the new one.
+      rmSync(socket, { force: true });
+      proc = await launch();
+    },
     async stop() {
       await proc.stop();
       await unregisterDriver(info, kube, opts.driverName);
@@ -66,9 +85,22 @@ export async function startExtraPlugin(info: ClusterInfo, kube: Kube, opts: Extr
  * in every node's CSINode (node ID = driver name, the cluster's topology key). Use it for a
  * fake plugin (packages/shared/src/csi/testing/fake-plugin.ts) that a spec serves itself.
  */
-export async function registerDriver(info: ClusterInfo, kube: Kube, driverName: string, csiDriverSpec: Record<string, unknown> = {}): Promise<void> {
+export async function registerDriver(
+  info: ClusterInfo,
+  kube: Kube,
+  driverName: string,
+  csiDriverSpec: Record<string, unknown> = {},
+  /** The CSINode entry per node; default: node ID = driver name, the cluster's topology key. */
+  csiNodeEntry: (nodeName: string) => CsiNodeEntry = () => ({ nodeID: driverName, topologyKeys: [TOPOLOGY_KEY] }),
+): Promise<void> {
   await kube.ensureCsiDriver(driverName, csiDriverSpec);
-  for (const nodeName of info.nodeNames) await addDriverToCsiNode(kube, nodeName, driverName);
+  for (const nodeName of info.nodeNames) await addDriverToCsiNode(kube, nodeName, driverName, csiNodeEntry(nodeName));
+}
+
+/** What node-driver-registrar would report for a driver on one node. */
+export interface CsiNodeEntry {
+  nodeID: string;
+  topologyKeys: string[];
 }
 
 export async function unregisterDriver(info: ClusterInfo, kube: Kube, driverName: string): Promise<void> {
@@ -76,11 +108,11 @@ export async function unregisterDriver(info: ClusterInfo, kube: Kube, driverName
   await kube.storage.deleteCSIDriver({ name: driverName }).catch(() => undefined);
 }
 
-async function addDriverToCsiNode(kube: Kube, nodeName: string, driverName: string): Promise<void> {
+async function addDriverToCsiNode(kube: Kube, nodeName: string, driverName: string, entry: CsiNodeEntry): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const csiNode: V1CSINode = await kube.storage.readCSINode({ name: nodeName });
     if (csiNode.spec.drivers.some((d) => d.name === driverName)) return;
-    csiNode.spec.drivers.push({ name: driverName, nodeID: driverName, topologyKeys: [TOPOLOGY_KEY], allocatable: { count: 100 } });
+    csiNode.spec.drivers.push({ name: driverName, nodeID: entry.nodeID, topologyKeys: entry.topologyKeys, allocatable: { count: 100 } });
     try {
       await kube.storage.replaceCSINode({ name: nodeName, body: csiNode });
       return;

@@ -23,6 +23,8 @@ export interface StartSidecarOptions {
   logName?: string;
   /** Replaces the CSI endpoint (e.g. a fault-injecting proxy's socket). */
   csiAddress?: string;
+  /** Added to the harness's environment (e.g. NODE_NAME, NAMESPACE, POD_NAME). */
+  env?: Record<string, string>;
 }
 
 export function startSidecar(info: ClusterInfo, name: SidecarName, opts: StartSidecarOptions = {}): ManagedProcess {
@@ -40,6 +42,7 @@ export function startSidecar(info: ClusterInfo, name: SidecarName, opts: StartSi
       ...(opts.extraArgs ?? []),
     ],
     logFile: join(info.workDir, 'logs', opts.logName ?? `csi-${name}.log`),
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
   });
 }
 

@@ -5,6 +5,38 @@ export { startProvisioner, volumeAttachmentPvIndex } from './sidecar.js';
 export type { ProvisionerSidecar, ProvisionerSidecarDeps, ProvisionerSidecarOptions, ProvisionerCsiDeps } from './sidecar.js';
 export { kubeProvisionerApi } from './adapters/kube-api.js';
 export type { ProvisionerApi } from './adapters/kube-api.js';
+export { kubeJournalApi } from './adapters/journal-api.js';
+export type { JournalApi } from './adapters/journal-api.js';
+export { ProvisioningJournal, JournalWriteError } from './controller/provisioning-journal.js';
+export type { ProvisioningJournalDeps, ProvisioningJournalOptions } from './controller/provisioning-journal.js';
+export {
+  JournalController,
+  claimWantsVolume,
+  journalClaimUidIndex,
+  JOURNAL_QUEUE,
+  JOURNAL_RESYNC_PERIOD_MS,
+  JOURNAL_CLAIM_UID_INDEX,
+  JOURNAL_WORKERS,
+  JOURNAL_ENTRIES_METRIC,
+  JOURNAL_RECOVERIES_METRIC,
+} from './controller/journal-controller.js';
+export type { JournalControllerDeps, JournalControllerOptions, JournalRecovery } from './controller/journal-controller.js';
+export {
+  entryFromLease,
+  entryToLease,
+  journalLeaseName,
+  journalLabelValue,
+  journalSelector,
+  replayRequest,
+  sameEntry,
+  storedRequest,
+  JournalEntryError,
+  JOURNAL_LABEL,
+  JOURNAL_CLAIM_UID_LABEL,
+  JOURNAL_ANNOTATION,
+  JOURNAL_ENTRY_VERSION,
+} from './controller/journal-entry.js';
+export type { JournalEntry, StoredCreateVolumeRequest } from './controller/journal-entry.js';
 export * from './controller/constants.js';
 export { CsiProvisioner, secretData, driverErrorOf, CLEANUP_DELETE_TRIES } from './controller/provisioner.js';
 export type { ProvisionerConfig, ProvisionerDeps, ProvisionResult } from './controller/provisioner.js';

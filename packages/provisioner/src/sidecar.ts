@@ -14,6 +14,7 @@ import {
   isNotFound,
   resourcePath,
   KubeEventRecorder,
+  LEASES,
   NODES,
   PERSISTENT_VOLUMES,
   PERSISTENT_VOLUME_CLAIMS,
@@ -37,6 +38,7 @@ import type {
   KubeClient,
   KubeObject,
   KubeRequester,
+  Lease,
   Logger,
   Node,
   NodeClient,
@@ -48,6 +50,7 @@ import type {
   VolumeSnapshot,
 } from '@csi-sidecars-ts/shared';
 import type { Registry } from 'prom-client';
+import { kubeJournalApi, type JournalApi } from './adapters/journal-api.js';
 import { kubeProvisionerApi, type ProvisionerApi } from './adapters/kube-api.js';
 import { CapacityController, capacitySelector, managedById } from './capacity/capacity-controller.js';
 import { lookupOwner } from './capacity/owner.js';
@@ -56,6 +59,9 @@ import { clusterSegmentSource, fixedSegmentSource } from './capacity/segment-sou
 import { CLAIM_UID_INDEX, ClaimController, claimUidIndex } from './controller/claim-controller.js';
 import { trimCachedObject } from './controller/cache-transform.js';
 import { CloneProtectionController } from './controller/clone-protection-controller.js';
+import { JOURNAL_CLAIM_UID_INDEX, JournalController, journalClaimUidIndex } from './controller/journal-controller.js';
+import { journalSelector } from './controller/journal-entry.js';
+import { ProvisioningJournal } from './controller/provisioning-journal.js';
 import { noProvisionerMetrics, provisionerMetrics } from './controller/metrics.js';
 import { provisionerIdentity } from './controller/names.js';
 import { NodeClaimOwnership } from './controller/node-ownership.js';
@@ -89,6 +95,8 @@ export interface ProvisionerSidecarDeps {
   logger?: Logger;
   /** Replaces the API adapter (tests). */
   api?: ProvisionerApi;
+  /** Replaces the journal's Lease adapter (tests). */
+  journalApi?: JournalApi;
   hostname?: string;
   /** Aborting it stops the controllers (as dispose() does). */
   signal?: AbortSignal;
@@ -137,6 +145,17 @@ export interface ProvisionerSidecarOptions {
   namespace?: string;
   /** POD_NAME: start of the owner lookup (required with capacityOwnerrefLevel >= 0). */
   podName?: string;
+  /**
+   * --provisioning-journal: record every CreateVolume in a Lease in `journalNamespace` first,
+   * and replay what is left on start (default true; needs journalNamespace).
+   */
+  provisioningJournal?: boolean;
+  /** Namespace of the journal's Leases: the leader-election Lease namespace. */
+  journalNamespace?: string;
+  /** --provisioning-protection-finalizer: also hold deleted claims until their volume is settled. */
+  provisioningProtectionFinalizer?: boolean;
+  /** How often every journal entry is looked at again (default 5 minutes). */
+  journalResyncPeriodMs?: number;
 }
 
 export interface ProvisionerSidecar extends Disposable {
@@ -146,6 +165,9 @@ export interface ProvisionerSidecar extends Disposable {
   readonly saver: VolumeSaver;
   readonly provisioner: CsiProvisioner;
   readonly capacity: CapacityController | undefined;
+  /** The provisioning journal; undefined when off (flag, no namespace, or no Lease permissions). */
+  readonly journal: ProvisioningJournal | undefined;
+  readonly journalController: JournalController | undefined;
   /** Resolves when every worker has stopped (after dispose). */
   readonly stopped: Promise<void>;
 }
@@ -179,6 +201,26 @@ async function snapshotsListable(kube: KubeClient, logger: Logger): Promise<bool
     if (isNotFound(err)) logger.v(3).info('VolumeSnapshot v1 API not served: snapshot finalizer sweeper disabled');
     else if (isForbidden(err)) logger.v(3).info('No list permission on volumesnapshots: snapshot finalizer sweeper disabled');
     else logger.warn('Cannot check the VolumeSnapshot API: snapshot finalizer sweeper disabled', { err: err instanceof Error ? err.message : String(err) });
+    return false;
+  }
+}
+
+/**
+ * Whether the journal's Leases can be listed (the informer needs it). Without permission the
+ * journal is off, loudly, rather than the provisioner waiting forever for a cache to sync.
+ */
+async function journalListable(api: JournalApi, namespace: string, selector: string, logger: Logger): Promise<boolean> {
+  try {
+    await api.probeList(namespace, selector);
+    return true;
+  } catch (err) {
+    if (!isForbidden(err)) return true;
+    logger.error(
+      `PROVISIONING JOURNAL DISABLED: no permission to list Leases in namespace ${namespace}. A restart between CreateVolume and saving the PV can now leak volumes, ` +
+        'as with the Go provisioner; grant get, list, watch, create, update and delete on coordination.k8s.io leases in that namespace to fix it',
+      undefined,
+      { err: err instanceof Error ? err.message : String(err) },
+    );
     return false;
   }
 }
@@ -253,6 +295,26 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
     attachmentsOf = (pv) => vas.store.byIndex(VA_BY_PV_INDEX, pv);
   }
 
+  let journal: ProvisioningJournal | undefined;
+  let leases: ReturnType<typeof f.informerFor<Lease>> | undefined;
+  const journalNamespace = options.journalNamespace;
+  if (options.provisioningJournal !== false && journalNamespace) {
+    const journalApi = deps.journalApi ?? kubeJournalApi(deps.kube);
+    const selector = journalSelector(driverName);
+    if (await journalListable(journalApi, journalNamespace, selector, logger)) {
+      const store = f.informerFor<Lease>(LEASES, { namespace: journalNamespace, labelSelector: selector, indexers: { [JOURNAL_CLAIM_UID_INDEX]: journalClaimUidIndex } });
+      leases = store;
+      journal = new ProvisioningJournal(
+        { namespace: journalNamespace, driverName, holder: `${host}/${identity}`, node: nodeName, protectionFinalizer: options.provisioningProtectionFinalizer ?? false },
+        { api: journalApi, claims: api, cached: (name) => store.store.getByName(journalNamespace, name), clock, logger },
+      );
+      logger.info('Provisioning journal enabled', { namespace: journalNamespace, selector, protectionFinalizer: journal.protectionFinalizer });
+    }
+  } else if (options.provisioningJournal !== false) {
+    logger.warn('Provisioning journal disabled: no namespace for its Leases');
+  }
+  if (options.provisioningProtectionFinalizer && !journal) logger.warn('--provisioning-protection-finalizer has no effect without the provisioning journal');
+
   const storageClass = (name: string) => classes.store.get(name);
   const topologyCache = new TopologyCache();
   const provisioner = new CsiProvisioner(
@@ -281,6 +343,7 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       topology,
       topologyCache,
       attachmentsOf,
+      journal,
       recorder,
       logger,
     },
@@ -297,6 +360,15 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       logger,
       clock,
       queueMetrics,
+      onSettled: journal
+        ? (job, outcome) => {
+            const ref = job.pv.spec?.claimRef;
+            return journal.settle(
+              { pvName: job.pv.metadata?.name ?? '', claim: { namespace: ref?.namespace ?? '', name: ref?.name ?? '', uid: job.claimUid } },
+              outcome === 'saved' ? 'PersistentVolume saved' : 'stray volume deleted',
+            );
+          }
+        : undefined,
     }),
   );
   const ownership = nodeName
@@ -422,6 +494,37 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       )
     : undefined;
 
+  const journalController =
+    journal && leases
+      ? owner.add(
+          new JournalController(
+            {
+              journal,
+              leases,
+              claims,
+              claimByUid: (uid) => claims.store.byIndex(CLAIM_UID_INDEX, uid)[0],
+              volume: (name) => volumes.store.get(name),
+              api,
+              csi: deps.csi.controller,
+              busy: (uid, pvName) => claimController.isBusy(uid) || saver.has(pvName),
+              recentlyDeleted,
+              clock,
+              logger,
+              queueMetrics,
+              registry: deps.registry,
+            },
+            {
+              driverName,
+              nodeName,
+              timeoutMs: options.timeoutMs,
+              retryIntervalStartMs: options.retryIntervalStartMs,
+              retryIntervalMaxMs: options.retryIntervalMaxMs,
+              resyncPeriodMs: options.journalResyncPeriodMs,
+            },
+          ),
+        )
+      : undefined;
+
   let sweeper: SnapshotFinalizerSweeper | undefined;
   const sweepMs = options.snapshotOrphanSweepIntervalMs ?? 300_000;
   if (sweepMs > 0 && deps.csi.controllerCapabilities.has('CREATE_DELETE_SNAPSHOT') && (await snapshotsListable(deps.kube, logger))) {
@@ -443,6 +546,7 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
     volumeController.run(stop.signal),
     ...(cloneProtection ? [cloneProtection.run(stop.signal)] : []),
     ...(capacity ? [capacity.run(stop.signal)] : []),
+    ...(journalController ? [journalController.run(stop.signal)] : []),
   ];
   sweeper?.start(stop.signal);
   const stopped = Promise.allSettled(runs).then(() => undefined);
@@ -456,6 +560,8 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
     saver,
     provisioner,
     capacity,
+    journal,
+    journalController,
     stopped,
     async dispose() {
       await owner.dispose();

@@ -108,6 +108,58 @@ export async function startHarness(
   };
 }
 
+/** One provisioner process's worth of clients and controllers, against a server and plugin that outlive it. */
+export interface ProvisionerInstance {
+  sidecar: ProvisionerSidecar;
+  kube: KubeClient;
+  recorder: MemoryEventRecorder;
+  registry: Registry;
+  /** Stops everything this instance started (as a process exit would, minus the crash). */
+  close(): Promise<void>;
+}
+
+export async function startInstance(
+  server: FakeApiServer,
+  plugin: FakeCsiPlugin,
+  opts: { options?: Partial<ProvisionerSidecarOptions>; logger?: Logger } = {},
+): Promise<ProvisionerInstance> {
+  const kube = createKubeClient({ kubeconfig: server.writeKubeconfig(), qps: -1 });
+  const informers = new InformerFactory({ client: kube });
+  const conn = new CsiConnection({ address: plugin.address, timeoutMs: 2000, probeIntervalMs: 10, onConnectionLost: () => undefined });
+  const info = await conn.start();
+  const recorder = new MemoryEventRecorder();
+  const registry = new Registry();
+  const sidecar = await startProvisioner(
+    {
+      kube,
+      informers,
+      csi: {
+        controller: conn.controller,
+        node: conn.node,
+        driverName: info.name,
+        pluginCapabilities: info.pluginCapabilities.services,
+        controllerCapabilities: info.controllerCapabilities,
+      },
+      recorder,
+      registry,
+      logger: opts.logger ?? discardLogger,
+    },
+    defaultOptions(opts.options),
+  );
+  return {
+    sidecar,
+    kube,
+    recorder,
+    registry,
+    async close() {
+      await sidecar.dispose();
+      await informers.dispose();
+      conn.dispose();
+      kube.dispose();
+    },
+  };
+}
+
 export function storageClass(name: string, over: Record<string, unknown> = {}) {
   return { metadata: { name }, provisioner: DRIVER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate', ...over };
 }

@@ -45,6 +45,8 @@ export interface ProvisionerApi {
   deletePersistentVolume(name: string, uid: string | undefined, signal?: AbortSignal): Promise<void>;
   /** Sets metadata.finalizers, conditional on the PV's resourceVersion (409 if it changed). */
   setPersistentVolumeFinalizers(pv: PersistentVolume, finalizers: string[], signal?: AbortSignal): Promise<PersistentVolume>;
+  /** A fresh read of a claim (the journal confirms a claim is gone before cleaning up after it). */
+  getClaim(namespace: string, name: string, signal?: AbortSignal): Promise<PersistentVolumeClaim>;
   /** PUT of a claim, conditional on its resourceVersion. */
   updateClaim(claim: PersistentVolumeClaim, signal?: AbortSignal): Promise<PersistentVolumeClaim>;
 }
@@ -74,6 +76,7 @@ export function kubeProvisionerApi(client: KubeRequester): ProvisionerApi {
         'merge',
         { signal },
       ),
+    getClaim: (namespace, name, signal) => getObject<PersistentVolumeClaim>(client, PERSISTENT_VOLUME_CLAIMS, name, namespace, { signal }),
     updateClaim: (claim, signal) => updateObject<PersistentVolumeClaim>(client, PERSISTENT_VOLUME_CLAIMS, claim, { signal }),
   };
 }

@@ -150,6 +150,17 @@ export function provisionerFlags() {
       true,
       'Refuse to restore a snapshot into a PVC with a different volume mode unless the snapshot content allows it.',
     ),
+    // Ours (not in the Go provisioner): crash-safe provisioning, docs/adr/0006-provisioning-journal.md.
+    provisioningJournal: boolFlag(
+      'provisioning-journal',
+      true,
+      'Record each CreateVolume in a Lease in the leader-election namespace before making it, and after a restart finish or delete what was left, so no volume leaks (needs get, list, watch, create, update, delete on leases there).',
+    ),
+    provisioningProtectionFinalizer: boolFlag(
+      'provisioning-protection-finalizer',
+      false,
+      'Also put a finalizer on each claim while its volume may exist without a PV, so deleting the claim waits for the cleanup (needs --provisioning-journal).',
+    ),
     featureGates: featureGatesFlag(PROVISIONER_FEATURE_GATES),
   };
 }
@@ -163,5 +174,7 @@ export type ProvisionerOptions = FlagValues<ProvisionerFlagDefs>;
  * volumes, and so must we (run() warns about it).
  */
 export function validateProvisionerFlags(o: ProvisionerOptions): string[] {
+  // --provisioning-protection-finalizer without --provisioning-journal is not refused: it does
+  // nothing, and start-up says so (a chart may set both flags independently).
   return validateStandardFlags(o);
 }

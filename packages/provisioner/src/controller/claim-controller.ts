@@ -104,6 +104,8 @@ export class ClaimController implements Disposable {
   readonly #opts: ClaimControllerOptions;
   readonly #log: Logger;
   readonly #inProgress = new Map<string, PersistentVolumeClaim>();
+  /** UIDs a worker is syncing right now. */
+  readonly #working = new Set<string>();
   readonly #slow: SlowSet;
   #handler: Disposable | undefined;
 
@@ -124,6 +126,11 @@ export class ClaimController implements Disposable {
   /** Claims whose CreateVolume may still be running in the driver. */
   get inProgress(): ReadonlyMap<string, PersistentVolumeClaim> {
     return this.#inProgress;
+  }
+
+  /** A worker is syncing the claim now, or its CreateVolume may still be running in the driver. */
+  isBusy(uid: string): boolean {
+    return this.#working.has(uid) || this.#inProgress.has(uid);
   }
 
   /** Registers the informer handlers and runs the workers until `signal` aborts. */
@@ -168,6 +175,15 @@ export class ClaimController implements Disposable {
    * ownership); `opSignal` cancels the provisioning itself.
    */
   async syncClaim(uid: string, signal: AbortSignal, opSignal: AbortSignal = signal): Promise<WorkResult> {
+    this.#working.add(uid);
+    try {
+      return await this.#sync(uid, signal, opSignal);
+    } finally {
+      this.#working.delete(uid);
+    }
+  }
+
+  async #sync(uid: string, signal: AbortSignal, opSignal: AbortSignal): Promise<WorkResult> {
     const cached = this.#deps.claims.store.byIndex(CLAIM_UID_INDEX, uid)[0];
     const inProgress = this.#inProgress.get(uid);
     const claim = cached ?? inProgress;

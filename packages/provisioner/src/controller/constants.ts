@@ -23,6 +23,11 @@ export const PROVISIONER_IDENTITY_KEY = 'storage.kubernetes.io/csiProvisionerIde
 export const PV_FINALIZER = 'external-provisioner.volume.kubernetes.io/finalizer';
 export const CLONE_FINALIZER = 'provisioner.storage.kubernetes.io/cloning-protection';
 export const SNAPSHOT_SOURCE_FINALIZER = 'provisioner.storage.kubernetes.io/volumesnapshot-as-source-protection';
+/**
+ * Ours, opt-in (--provisioning-protection-finalizer, the design of KEP-2994): on a claim while a
+ * volume may exist for it that no PV describes yet, so deleting the claim waits for the cleanup.
+ */
+export const PROVISIONING_PROTECTION_FINALIZER = 'csi-sidecars-ts.io/provisioning-protection';
 
 export const CSI_PARAMETER_PREFIX = 'csi.storage.k8s.io/';
 export const PARAM_FSTYPE = `${CSI_PARAMETER_PREFIX}fstype`;

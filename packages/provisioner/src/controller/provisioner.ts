@@ -39,6 +39,7 @@ import {
   PROVISIONER_SECRET,
   secretReference,
 } from './secrets.js';
+import type { ProvisioningJournal } from './provisioning-journal.js';
 import type { TopologyCache } from './topology-cache.js';
 import type { TopologyLookup } from './topology.js';
 import { SelectedNodeGoneError, accessibilityRequirements, volumeIsAccessible } from './topology.js';
@@ -79,6 +80,8 @@ export interface ProvisionerDeps {
   /** VolumeAttachments naming a PV (only when the driver has PUBLISH_UNPUBLISH_VOLUME). */
   attachmentsOf?(pvName: string): readonly VolumeAttachment[];
   referenceGrants?(namespace: string): readonly ReferenceGrant[];
+  /** The crash-safe journal: an entry is recorded before every CreateVolume. */
+  journal?: ProvisioningJournal;
   recorder: EventRecorder;
   logger: Logger;
 }
@@ -94,6 +97,8 @@ export interface ProvisionResult {
 interface Prepared {
   pvName: string;
   request: CreateVolumeRequest;
+  /** The provisioner secret, by reference (what the journal records instead of the data). */
+  secretRef: SecretReference | undefined;
   requestedBytes: bigint;
   fsType: string;
   secretRefs: PvSecretRefs;
@@ -170,6 +175,15 @@ export class CsiProvisioner {
     const prepared = await this.#prepare(claim, sc, selectedNode, signal);
     const { request } = prepared;
     const mayReschedule = this.supportsTopology && selectedNode !== '';
+    const journal = this.#deps.journal;
+    const entry = journal?.enabled ? journal.entryFor(claim, request, sc.metadata?.name ?? '', prepared.secretRef) : undefined;
+    if (journal && entry) {
+      try {
+        await journal.record(entry, signal);
+      } catch (err) {
+        throw noChange(errorText(err), err);
+      }
+    }
     let response;
     try {
       response = await this.#deps.csi.createVolume(request, { timeoutMs: this.#cfg.timeoutMs, signal });
@@ -177,6 +191,8 @@ export class CsiProvisioner {
       const state = createVolumeErrorState(err, mayReschedule);
       this.#log.v(5).info('CreateVolume failed', { claim: claimKey(claim), mayReschedule, state, err: errorText(err) });
       if (this.supportsTopology && (state === 'Finished' || state === 'Reschedule')) this.#deps.topologyCache.delete(claim.metadata?.uid ?? '');
+      // A final answer from the driver: nothing exists under this name (and nothing will).
+      if (journal && entry && (state === 'Finished' || state === 'Reschedule')) await journal.settle(entry, `CreateVolume failed: ${errorText(err)}`);
       throw new ProvisioningError(state, errorText(err), { cause: err });
     }
     const volume = response.volume;
@@ -380,7 +396,7 @@ export class CsiProvisioner {
       }
       request.mutable_parameters = { ...(vac.parameters ?? {}) };
     }
-    return { pvName, request, requestedBytes, fsType, secretRefs, dataSource, vacName };
+    return { pvName, request, secretRef: secretRefs.provisioner, requestedBytes, fsType, secretRefs, dataSource, vacName };
   }
 
   /**

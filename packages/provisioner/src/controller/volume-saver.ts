@@ -54,6 +54,8 @@ export interface VolumeSaverDeps {
   logger: Logger;
   clock: Clock;
   queueMetrics?: WorkQueueMetricsProvider;
+  /** Told when a job is over (PV saved, or the stray volume deleted): its journal entry can go. */
+  onSettled?(job: SaveJob, outcome: 'saved' | 'stray'): Promise<void> | void;
 }
 
 interface Pending {
@@ -102,6 +104,7 @@ export class VolumeSaver implements Disposable {
       this.queue.addRateLimited(job.pv.metadata?.name ?? '');
       return p.strayOf ? 'stray' : 'pending';
     }
+    await this.#settled(job, outcome);
     return outcome;
   }
 
@@ -118,6 +121,7 @@ export class VolumeSaver implements Disposable {
         const outcome = await this.#attempt(p, sig);
         if (outcome === 'retry') return { requeue: 'rateLimited' as const };
         this.#pending.delete(name);
+        await this.#settled(p.job, outcome);
         return undefined;
       },
       both,
@@ -128,6 +132,15 @@ export class VolumeSaver implements Disposable {
   dispose(): void {
     this.#stop.abort();
     this.queue.shutDown();
+  }
+
+  async #settled(job: SaveJob, outcome: 'saved' | 'stray' | 'pending'): Promise<void> {
+    if (outcome === 'pending') return;
+    try {
+      await this.#deps.onSettled?.(job, outcome);
+    } catch (err) {
+      this.#log.error('onSettled failed', err, { pv: job.pv.metadata?.name });
+    }
   }
 
   #event(claimUid: string, type: 'Normal' | 'Warning', reason: string, message: string): void {

@@ -19,3 +19,4 @@ export * from './unary-caller.js';
 export * from './testing/fake-plugin.js';
 export * from './testing/fake-volume-store.js';
 export * from './testing/grpc-status.js';
+export * from './fault-proxy/index.js';

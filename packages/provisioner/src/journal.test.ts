@@ -1,0 +1,232 @@
+// The crash-safe provisioning journal against the fake apiserver and the fake CSI plugin: an
+// entry is written before every CreateVolume and removed once settled, and a new provisioner
+// process (a restart, a new leader) finishes or cleans up whatever the previous one left.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  FakeApiServer,
+  FakeCsiPlugin,
+  GrpcCode,
+  LEASES,
+  PERSISTENT_VOLUMES,
+  PERSISTENT_VOLUME_CLAIMS,
+  SECRETS,
+  STORAGE_CLASSES,
+  grpcStatus,
+} from '@csi-sidecars-ts/shared';
+import type { Lease, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
+import { BASE_CONTROLLER_CAPS, DRIVER, claim, eventually, eventuallyAsync, startInstance, storageClass, type ProvisionerInstance } from './__fixtures__/harness.js';
+import { PROVISIONING_PROTECTION_FINALIZER } from './controller/constants.js';
+import { JOURNAL_ANNOTATION, entryFromLease, entryToLease, storedRequest } from './controller/journal-entry.js';
+import { JOURNAL_RECOVERIES_METRIC } from './controller/journal-controller.js';
+import type { ProvisionerSidecarOptions } from './sidecar.js';
+
+const NS = 'csi';
+const JOURNAL = { journalNamespace: NS };
+
+let server: FakeApiServer | undefined;
+let plugin: FakeCsiPlugin | undefined;
+const instances: ProvisionerInstance[] = [];
+
+afterEach(async () => {
+  for (const i of instances.splice(0)) await i.close();
+  await plugin?.dispose();
+  await server?.close();
+  plugin = undefined;
+  server = undefined;
+});
+
+async function setup(): Promise<{ server: FakeApiServer; plugin: FakeCsiPlugin }> {
+  server = await FakeApiServer.start();
+  plugin = await FakeCsiPlugin.start({ driverName: DRIVER, controllerCapabilities: BASE_CONTROLLER_CAPS });
+  server.create(STORAGE_CLASSES, storageClass('fast'));
+  return { server, plugin };
+}
+
+async function start(options: Partial<ProvisionerSidecarOptions> = {}): Promise<ProvisionerInstance> {
+  const i = await startInstance(server!, plugin!, { options: { ...JOURNAL, ...options } });
+  instances.push(i);
+  return i;
+}
+
+async function stop(i: ProvisionerInstance): Promise<void> {
+  instances.splice(instances.indexOf(i), 1);
+  await i.close();
+}
+
+const leases = () => server!.list<Lease>(LEASES, NS);
+const pvs = () => server!.list<PersistentVolume>(PERSISTENT_VOLUMES);
+const uidOf = (name: string) => server!.get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, name, 'ns')!.metadata!.uid!;
+
+/** The driver creates the volume, but the sidecar is told the call timed out (a lost answer). */
+function lostAnswers(p: FakeCsiPlugin): void {
+  p.setHandler('CreateVolume', (req) => {
+    p.store.createVolume(req);
+    throw grpcStatus(GrpcCode.DeadlineExceeded, 'context deadline exceeded');
+  });
+}
+
+describe('provisioning journal', () => {
+  it('records a volume before CreateVolume, without secret data, and removes the record once the PV is saved', async () => {
+    const { server: s, plugin: p } = await setup();
+    s.create(SECRETS, { metadata: { name: 'creds', namespace: 'ns' }, data: { password: Buffer.from('hunter2').toString('base64') } });
+    s.create(
+      STORAGE_CLASSES,
+      storageClass('secret', { parameters: { 'csi.storage.k8s.io/provisioner-secret-name': 'creds', 'csi.storage.k8s.io/provisioner-secret-namespace': 'ns' } }),
+    );
+    const seen: Lease[][] = [];
+    p.setHandler('CreateVolume', (req) => {
+      seen.push(leases());
+      return p.store.createVolume(req);
+    });
+    const i = await start();
+    expect(i.sidecar.journal?.enabled).toBe(true);
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'secret'));
+    const uid = uidOf('data');
+    await eventually(() => pvs().length === 1, 'PV saved');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toHaveLength(1);
+    const entry = entryFromLease(seen[0]![0]!);
+    expect(entry).toMatchObject({ driver: DRIVER, pvName: `pvc-${uid}`, claim: { namespace: 'ns', name: 'data', uid }, storageClass: 'secret', secretRef: { namespace: 'ns', name: 'creds' } });
+    expect(entry.request.name).toBe(`pvc-${uid}`);
+    expect(p.callsTo('CreateVolume')[0]!.request.secrets).toEqual({ password: 'hunter2' });
+    expect(seen[0]![0]!.metadata?.annotations?.[JOURNAL_ANNOTATION]).not.toContain('hunter2');
+    await eventually(() => leases().length === 0, 'entry settled');
+  });
+
+  it('finishes the PV after a restart when the claim still wants it (same volume, no second one)', async () => {
+    const { server: s, plugin: p } = await setup();
+    lostAnswers(p);
+    const first = await start();
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await p.waitForCalls('CreateVolume', 1);
+    await eventually(() => leases().length === 1, 'entry written');
+    await stop(first);
+    p.resetHandler('CreateVolume');
+    expect(p.store.all()).toHaveLength(1);
+
+    await start();
+    await eventually(() => pvs().length === 1, 'PV saved by the new process');
+    expect(pvs()[0]!.spec?.csi?.volumeHandle).toBe(p.store.all()[0]!.volumeId);
+    expect(p.store.all()).toHaveLength(1);
+    await eventually(() => leases().length === 0, 'entry settled');
+  });
+
+  it('deletes the volume after a restart when the claim was deleted meanwhile (external-provisioner #486)', async () => {
+    const { server: s, plugin: p } = await setup();
+    lostAnswers(p);
+    const first = await start();
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await p.waitForCalls('CreateVolume', 1);
+    await eventually(() => leases().length === 1, 'entry written');
+    await stop(first);
+    p.resetHandler('CreateVolume');
+    s.remove(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns');
+    const leaked = p.store.all()[0]!.volumeId;
+
+    const second = await start();
+    await eventually(() => p.store.all().length === 0, 'orphaned volume deleted');
+    expect(p.callsTo('DeleteVolume').map((c) => c.request.volume_id)).toEqual([leaked]);
+    expect(pvs()).toHaveLength(0);
+    await eventually(() => leases().length === 0, 'entry settled');
+    await eventuallyAsync(async () => (await second.registry.metrics()).includes(`${JOURNAL_RECOVERIES_METRIC}{outcome="orphan-deleted"} 1`), 'recovery metric');
+  });
+
+  it('settles the entry when the driver refuses for good, and keeps it while the outcome is unknown', async () => {
+    const { server: s, plugin: p } = await setup();
+    p.fail('CreateVolume', GrpcCode.Unavailable, 'busy', 1);
+    p.fail('CreateVolume', GrpcCode.InvalidArgument, 'bad parameters');
+    await start();
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await p.waitForCalls('CreateVolume', 2);
+    await eventually(() => leases().length === 0, 'entry settled after the final error');
+    expect(p.store.all()).toHaveLength(0);
+  });
+
+  it('does not call CreateVolume until the entry is written', async () => {
+    const { server: s, plugin: p } = await setup();
+    s.failNext({ method: 'POST', path: /\/leases$/ }, { code: 500, message: 'etcd is having a moment' }, 2);
+    const i = await start();
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await eventually(() => pvs().length === 1, 'PV saved');
+    expect(p.callsTo('CreateVolume')).toHaveLength(1);
+    const failures = i.recorder.for('data').filter((e) => e.reason === 'ProvisioningFailed');
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    expect(failures[0]!.message).toMatch(/^cannot record the provisioning of pvc-[-0-9a-f]+ in the journal \(Lease csi\/pvc-.*\.fake\.csi\.example\.com\): /);
+  });
+
+  it('keeps a volume its PV describes and deletes a stray one of the same name (#1469 crash window)', async () => {
+    const { server: s, plugin: p } = await setup();
+    const base = { capacity_range: { required_bytes: 1024n }, volume_capabilities: [{ mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' as const } }] };
+    const entryOf = (name: string, uid: string) =>
+      entryToLease(
+        { version: 1, driver: DRIVER, pvName: name, claim: { namespace: 'ns', name: name, uid }, storageClass: 'fast', request: storedRequest({ name, ...base }), startedAt: new Date().toISOString() },
+        NS,
+        'old-leader',
+      );
+    const pvOf = (name: string, uid: string, handle: string): PersistentVolume => ({
+      metadata: { name },
+      spec: { capacity: { storage: '1Ki' }, accessModes: ['ReadWriteOnce'], claimRef: { namespace: 'ns', name, uid }, csi: { driver: DRIVER, volumeHandle: handle } },
+      status: { phase: 'Bound' },
+    });
+    // Saved, but the process died before settling: the PV describes the volume.
+    const kept = p.store.seed({ name: 'pvc-kept', capacityBytes: 1024n }).volumeId;
+    s.create(PERSISTENT_VOLUMES, pvOf('pvc-kept', 'uid-kept', kept));
+    s.create(LEASES, entryOf('pvc-kept', 'uid-kept'));
+    // A stale CreateVolume re-created a name whose PV describes an older, deleted volume.
+    const stray = p.store.seed({ name: 'pvc-stale', capacityBytes: 1024n }).volumeId;
+    s.create(PERSISTENT_VOLUMES, pvOf('pvc-stale', 'uid-stale', 'deleted-long-ago'));
+    s.create(LEASES, entryOf('pvc-stale', 'uid-stale'));
+
+    await start();
+    await eventually(() => leases().length === 0, 'both entries settled');
+    expect(p.store.all().map((v) => v.volumeId)).toEqual([kept]);
+    expect(p.callsTo('DeleteVolume').map((c) => c.request.volume_id)).toEqual([stray]);
+    expect(pvs().map((v) => v.metadata?.name).sort()).toEqual(['pvc-kept', 'pvc-stale']);
+  });
+
+  it('with --provisioning-protection-finalizer, holds a deleted claim until its volume is cleaned up', async () => {
+    const { server: s, plugin: p } = await setup();
+    lostAnswers(p);
+    const first = await start({ provisioningProtectionFinalizer: true });
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await p.waitForCalls('CreateVolume', 1);
+    await eventually(() => (s.get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns')?.metadata?.finalizers ?? []).includes(PROVISIONING_PROTECTION_FINALIZER), 'finalizer added');
+    await stop(first);
+    p.resetHandler('CreateVolume');
+    s.remove(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns');
+    expect(s.get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns')?.metadata?.deletionTimestamp).toBeTruthy();
+
+    await start({ provisioningProtectionFinalizer: true });
+    await eventually(() => s.get(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns') === undefined, 'claim released after cleanup');
+    expect(p.store.all()).toHaveLength(0);
+    expect(leases()).toHaveLength(0);
+  });
+
+  it('removes the finalizer once the PV is saved', async () => {
+    const { server: s } = await setup();
+    await start({ provisioningProtectionFinalizer: true });
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await eventually(() => pvs().length === 1, 'PV saved');
+    await eventually(() => !(s.get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns')?.metadata?.finalizers ?? []).includes(PROVISIONING_PROTECTION_FINALIZER), 'finalizer removed');
+    expect(leases()).toHaveLength(0);
+  });
+
+  it('turns itself off, loudly, without permission to list Leases, and provisions as Go does', async () => {
+    const { server: s } = await setup();
+    s.failNext({ method: 'GET', path: /\/leases$/ }, { code: 403, reason: 'Forbidden', message: 'leases is forbidden' });
+    const i = await start();
+    expect(i.sidecar.journal).toBeUndefined();
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await eventually(() => pvs().length === 1, 'PV saved');
+    expect(leases()).toHaveLength(0);
+  });
+
+  it('is off with --provisioning-journal=false', async () => {
+    const { server: s } = await setup();
+    const i = await start({ provisioningJournal: false });
+    expect(i.sidecar.journal).toBeUndefined();
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await eventually(() => pvs().length === 1, 'PV saved');
+    expect(s.requests.some((r) => r.path.includes('/leases'))).toBe(false);
+  });
+});
