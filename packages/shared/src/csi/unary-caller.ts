@@ -124,9 +124,19 @@ export class CsiUnaryCaller {
   }
 }
 
+/**
+ * grpc-js words a deadline that expired on our side with timings and addresses ("Deadline
+ * exceeded after 2.001s,name resolution: …"), different on every retry, so every retry's event
+ * would be a new Event object. Go reports the same case as "context deadline exceeded": use that.
+ */
+function clientSideDetails(code: number, details: string): string {
+  if (code === GrpcCode.DeadlineExceeded && /^Deadline exceeded after /.test(details)) return 'context deadline exceeded';
+  return details;
+}
+
 function toCallError(method: string, err: unknown): CsiCallError | Error {
   if (err instanceof CsiCallError) return err;
   const status = grpcStatusOf(err);
-  if (status) return new CsiCallError(method, status.code, status.details, { cause: err });
+  if (status) return new CsiCallError(method, status.code, clientSideDetails(status.code, status.details), { cause: err });
   return err instanceof Error ? err : new Error(String(err));
 }
