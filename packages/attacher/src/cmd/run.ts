@@ -1,6 +1,6 @@
 // What csi-attacher does with its parsed options: the shared sidecar start-up, then the attach
 // controllers once this replica leads.
-import { runSidecar, type RunContext } from '@csi-sidecars-ts/shared';
+import { releaseLeaseOnExit, runSidecar, type RunContext } from '@csi-sidecars-ts/shared';
 import { startAttacher } from '../sidecar.js';
 import { ATTACHER_VERSION } from './command.js';
 import type { AttacherOptions } from './flags.js';
@@ -15,7 +15,7 @@ export async function runAttacher(options: AttacherOptions, ctx: RunContext): Pr
     // external-attacher records no events of its own; leader election events use this source.
     eventComponent: (driver) => `csi-attacher-${driver}`,
     controllerCapabilities: 'if-controller-service',
-    options: { ...options, releaseLeaderElectionOnExit: options.featureGates.enabled('ReleaseLeaderElectionOnExit') },
+    options: { ...options, releaseLeaderElectionOnExit: releaseLeaseOnExit(options) },
     start: (ctx, signal) =>
       startAttacher(
         {

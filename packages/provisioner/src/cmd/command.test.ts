@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseFlags, runCommand, type CommandIO } from '@csi-sidecars-ts/shared';
+import { parseFlags, releaseLeaseOnExit, runCommand, type CommandIO } from '@csi-sidecars-ts/shared';
 import { provisionerCommand } from './command.js';
 import { provisionerFlags, validateProvisionerFlags } from './flags.js';
-import { releaseLeaseOnExit } from './run.js';
 
 function fakeIO(env: Record<string, string> = {}) {
   const out: string[] = [];

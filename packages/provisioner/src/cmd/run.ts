@@ -1,7 +1,7 @@
 // What csi-provisioner does with its parsed options: the start-up checks that need the
 // environment, then the shared sidecar start-up and the provisioning controllers once leading.
 
-import { leaseNamespace, runSidecar, toDisposable, type RunContext } from '@csi-sidecars-ts/shared';
+import { leaseNamespace, releaseLeaseOnExit, runSidecar, toDisposable, type RunContext } from '@csi-sidecars-ts/shared';
 import { startProvisioner } from '../sidecar.js';
 import { PROVISIONER_VERSION } from './command.js';
 import type { ProvisionerOptions } from './flags.js';
@@ -22,17 +22,6 @@ export function provisionerEnvironmentProblems(
     }
   }
   return problems;
-}
-
-/**
- * Hand the leader-election Lease over on a clean exit unless the ReleaseLeaderElectionOnExit gate
- * is explicitly off: on by default here (Go: alpha, off), so a rolling update leaves no gap of a
- * lease duration without a provisioner. Nothing in flight is lost by leaving early: what is not
- * finished is in the provisioning journal.
- */
-export function releaseLeaseOnExit(o: Pick<ProvisionerOptions, 'featureGates'>): boolean {
-  const gate = 'ReleaseLeaderElectionOnExit';
-  return o.featureGates.isExplicitlySet(gate) ? o.featureGates.enabled(gate) : true;
 }
 
 export async function runProvisioner(options: ProvisionerOptions, ctx: RunContext): Promise<number> {

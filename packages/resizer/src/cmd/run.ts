@@ -1,7 +1,7 @@
 // What csi-resizer does with its parsed options: the shared sidecar start-up; the resizer plan
 // (which resizer, whether the modify controller runs) is decided before leader election so a
 // driver that supports neither fails fast, as the Go resizer does.
-import { runSidecar, type RunContext, type SidecarContext } from '@csi-sidecars-ts/shared';
+import { releaseLeaseOnExit, runSidecar, type RunContext, type SidecarContext } from '@csi-sidecars-ts/shared';
 import { planResizerSidecar, startResizer, type ResizerSidecarDeps } from '../sidecar.js';
 import { RESIZER_VERSION } from './command.js';
 import type { ResizerOptions } from './flags.js';
@@ -32,7 +32,7 @@ export async function runResizer(options: ResizerOptions, ctx: RunContext): Prom
     version: RESIZER_VERSION,
     eventComponent: (driver) => `external-resizer ${driver}`,
     controllerCapabilities: 'if-controller-service',
-    options: { ...options, releaseLeaderElectionOnExit: options.featureGates.enabled('ReleaseLeaderElectionOnExit') },
+    options: { ...options, releaseLeaderElectionOnExit: releaseLeaseOnExit(options) },
     prepare: (ctx) => planResizerSidecar(deps(ctx), options),
     start: (ctx, _signal, plan) => startResizer(deps(ctx), options, plan),
   });

@@ -90,6 +90,16 @@ export interface SidecarSpec<P = undefined> {
   writeLog?: (line: string) => void;
 }
 
+/**
+ * Whether SIGTERM releases the leader-election Lease. The Go sidecars gate this behind the alpha
+ * ReleaseLeaderElectionOnExit (off); a graceful hand-over is what operators want, so ours release
+ * unless the gate is explicitly set to false.
+ */
+export function releaseLeaseOnExit(o: { featureGates: { enabled(name: string): boolean; isExplicitlySet(name: string): boolean } }): boolean {
+  const gate = 'ReleaseLeaderElectionOnExit';
+  return o.featureGates.isExplicitlySet(gate) ? o.featureGates.enabled(gate) : true;
+}
+
 /** Runs a sidecar until it stops; resolves with the process exit code. */
 export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<number> {
   const o = spec.options;
