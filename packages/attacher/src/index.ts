@@ -37,5 +37,5 @@ export { KubeAttacherApi } from './adapters/attacher-api.js';
 export type { AttacherApi } from './adapters/attacher-api.js';
 export { CsiAttacher } from './adapters/attacher-csi.js';
 export type { AttacherCsi } from './adapters/attacher-csi.js';
-export { createMigrationTranslator, MigrationError } from './migration/translator.js';
-export type { MigrationTranslator } from './migration/translator.js';
+export { createMigrationTranslator, MigrationError } from '@csi-sidecars-ts/shared';
+export type { MigrationTranslator } from '@csi-sidecars-ts/shared';

@@ -31,8 +31,8 @@ import type { AttachHandler } from './controller/handler.js';
 import { attacherFinalizer } from './controller/names.js';
 import { TrivialAttachHandler } from './controller/trivial-handler.js';
 import type { Lane } from './controller/va-lanes.js';
-import type { MigrationTranslator } from './migration/translator.js';
-import { createMigrationTranslator } from './migration/translator.js';
+import type { MigrationTranslator } from '@csi-sidecars-ts/shared';
+import { createMigrationTranslator } from '@csi-sidecars-ts/shared';
 
 export interface AttacherDeps {
   /** Kubernetes client (a KubeClient) for the attacher's writes and Secret reads. */

@@ -14,3 +14,4 @@ export * from './kube/index.js';
 export * from './csi/index.js';
 export * from './events/index.js';
 export * from './sidecar/index.js';
+export * from './migration/index.js';

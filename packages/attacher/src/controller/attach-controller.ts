@@ -8,7 +8,7 @@
 
 import type { CSINode, Clock, Disposable, Informer, Logger, PersistentVolume, VolumeAttachment, WorkQueueMetricsProvider, WorkResult } from '@csi-sidecars-ts/shared';
 import { DisposableStore, RateLimitingQueue, deletedObject, runWorkers, sidecarRateLimiter } from '@csi-sidecars-ts/shared';
-import type { MigrationTranslator } from '../migration/translator.js';
+import type { MigrationTranslator } from '@csi-sidecars-ts/shared';
 import { shouldEnqueuePv, shouldEnqueueVaUpdate } from './event-filters.js';
 import type { AttachHandler } from './handler.js';
 import { VA_BY_PV_INDEX, vaByPvIndex } from './caches.js';

@@ -18,7 +18,7 @@ import type { Clock, Logger, PersistentVolume, VolumeAttachment } from '@csi-sid
 import { CsiCallError, errorText, isFinalError, isNotFound } from '@csi-sidecars-ts/shared';
 import type { AttacherApi } from '../adapters/attacher-api.js';
 import type { AttacherCsi } from '../adapters/attacher-csi.js';
-import type { MigrationTranslator } from '../migration/translator.js';
+import type { MigrationTranslator } from '@csi-sidecars-ts/shared';
 import type { AttacherMetrics, UncertainAttachments } from './attacher-metrics.js';
 import type { AttacherCaches } from './caches.js';
 import { VA_BY_PV_INDEX } from './caches.js';

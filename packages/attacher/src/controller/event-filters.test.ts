@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { VolumeAttachment } from '@csi-sidecars-ts/shared';
 import { DRIVER, FINALIZER, csiPv, va } from '../__fixtures__/objects.js';
-import { createMigrationTranslator } from '../migration/translator.js';
+import { createMigrationTranslator } from '@csi-sidecars-ts/shared';
 import { isMigrationRollback, shouldEnqueuePv, shouldEnqueueVaUpdate } from './event-filters.js';
 
 const err = (message: string, time = '2024-01-01T00:00:01Z') => ({ message, time });

@@ -3,7 +3,7 @@
 
 import type { PersistentVolume, VolumeAttachment } from '@csi-sidecars-ts/shared';
 import { jsonEqual } from '../util/json-equal.js';
-import type { MigrationTranslator } from '../migration/translator.js';
+import type { MigrationTranslator } from '@csi-sidecars-ts/shared';
 import { MIGRATED_TO_ANNOTATION, VA_NODE_ID_ANNOTATION, attacherFinalizer } from './names.js';
 
 /**

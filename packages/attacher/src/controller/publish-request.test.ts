@@ -4,7 +4,7 @@ import { csiPv } from '../__fixtures__/objects.js';
 import { publishRequestOf, unpublishRequestOf, volumeCapabilityOf } from './publish-request.js';
 import type { PublishCapabilities } from './publish-request.js';
 import { csiVolumeOfInline, csiVolumeOfPv } from './volume-source.js';
-import { createMigrationTranslator } from '../migration/translator.js';
+import { createMigrationTranslator } from '@csi-sidecars-ts/shared';
 
 const t = createMigrationTranslator();
 const specOf = (opts: Parameters<typeof csiPv>[1]) => csiPv('pv', opts).spec!;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { VolumeAttachment } from '@csi-sidecars-ts/shared';
 import { DRIVER, csiPv, va } from '../__fixtures__/objects.js';
-import { createMigrationTranslator } from '../migration/translator.js';
+import { createMigrationTranslator } from '@csi-sidecars-ts/shared';
 import { resolveNodeId } from './node-id.js';
 import { planReconcile } from './reconcile-plan.js';
 import { csiVolumeOfInline, csiVolumeOfPv, pvNotFound, vaSourceOf } from './volume-source.js';

@@ -5,7 +5,7 @@
 // itself writes nothing.
 
 import type { VolumeAttachment } from '@csi-sidecars-ts/shared';
-import type { MigrationTranslator } from '../migration/translator.js';
+import type { MigrationTranslator } from '@csi-sidecars-ts/shared';
 import type { CsiVolume } from './volume-source.js';
 
 export interface ReconcileInputs {

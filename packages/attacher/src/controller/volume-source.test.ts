@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { csiPv, va } from '../__fixtures__/objects.js';
-import { createMigrationTranslator } from '../migration/translator.js';
+import { createMigrationTranslator } from '@csi-sidecars-ts/shared';
 import { VolumeSourceError, csiVolumeOfInline, csiVolumeOfPv, vaSourceOf } from './volume-source.js';
 
 const t = createMigrationTranslator();

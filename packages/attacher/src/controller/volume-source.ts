@@ -3,7 +3,7 @@
 // functions; the PV itself comes from the informer cache.
 
 import type { PersistentVolume, VolumeAttachment } from '@csi-sidecars-ts/shared';
-import type { MigrationTranslator } from '../migration/translator.js';
+import type { MigrationTranslator } from '@csi-sidecars-ts/shared';
 
 export type PvSpec = NonNullable<PersistentVolume['spec']>;
 export type CsiSource = NonNullable<PvSpec['csi']>;

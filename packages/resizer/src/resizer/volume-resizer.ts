@@ -1,13 +1,12 @@
 // The two ways a volume gets bigger: ControllerExpandVolume (CsiResizer), or, for drivers that
 // expand only on the node, a bookkeeping-only resizer that hands the whole job to kubelet.
 
-import { Quantity } from '@csi-sidecars-ts/shared';
+import { Quantity, createMigrationTranslator } from '@csi-sidecars-ts/shared';
 import type { ControllerClient, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import { isMigratedCsiDriver } from '../constants.js';
 import type { MatchResult } from '../controller/volume-match.js';
 import { driverServesVolume } from '../controller/volume-match.js';
 import { InfeasibleResizeError } from './errors.js';
-import { translateInTreeVolume } from './in-tree-translation.js';
 import type { SecretSource } from './secrets.js';
 import { readSecretData } from './secrets.js';
 import { volumeCapabilityFor } from './volume-capability.js';
@@ -60,7 +59,11 @@ export class CsiResizer implements VolumeResizer {
     let migrated = false;
     if (!pv.spec?.csi) {
       if (!isMigratedCsiDriver(this.driverName)) throw new Error(`volume ${name} is not migrated to CSI`);
-      volume = translateInTreeVolume(pv, this.driverName);
+      const translator = createMigrationTranslator();
+      volume = translator.translateInTreePvToCsi(pv);
+      if (volume.spec?.csi?.driver !== this.driverName) {
+        throw new Error(`volume ${name} is not migrated to CSI: its in-tree source translates to driver ${volume.spec?.csi?.driver ?? ''}, not ${this.driverName}`);
+      }
       migrated = true;
     }
     const csi = volume.spec!.csi!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { PersistentVolume } from '@csi-sidecars-ts/shared';
+import type { PersistentVolume } from '../api/types.js';
 import { createMigrationTranslator, MigrationError } from './translator.js';
 
 const t = createMigrationTranslator();

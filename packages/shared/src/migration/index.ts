@@ -1,0 +1,2 @@
+export * from './translator.js';
+export * from './topology.js';
