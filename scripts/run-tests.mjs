@@ -77,6 +77,11 @@ if ((await run(join(root, 'node_modules/.bin/turbo'), ['run', 'build', 'typechec
   console.error('build or type-check failed');
   hardFailure = true;
 }
+// The benchmark is not a workspace package; type-check it too so it cannot rot unnoticed.
+if (!hardFailure && (await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.check.json'])) !== 0) {
+  console.error('bench type-check failed');
+  hardFailure = true;
+}
 
 if (!hardFailure && only !== 'integration') await jest('unit', 'jest.config.js');
 

@@ -1,0 +1,108 @@
+// What the bench can run: scenarios, API-limit profiles, default sizes and the targets the
+// results are reported against (never asserted). Pure data, shared by the CLI and the report.
+
+export type SidecarName = 'provisioner' | 'attacher' | 'resizer';
+export type Impl = 'ours' | 'go';
+export const IMPLS: readonly Impl[] = ['ours', 'go'];
+
+export type ProfileId = 'go-defaults' | 'lifted';
+
+export interface Profile {
+  id: ProfileId;
+  title: string;
+  qps: number;
+  burst: number;
+}
+
+export const PROFILES: Readonly<Record<ProfileId, Profile>> = {
+  'go-defaults': { id: 'go-defaults', title: 'Go default limits (QPS 5, burst 10)', qps: 5, burst: 10 },
+  lifted: { id: 'lifted', title: 'limits lifted (QPS 1000, burst 2000)', qps: 1000, burst: 2000 },
+};
+
+export const SCENARIO_IDS = [
+  'provision',
+  'provision-wffc',
+  'delete',
+  'expand',
+  'attach-detach',
+  'detach-under-attach-flood',
+  'idle-provisioner',
+  'idle-attacher',
+  'idle-resizer',
+] as const;
+export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+/** Names that select several scenarios at once. */
+export const SCENARIO_GROUPS: Readonly<Record<string, readonly ScenarioId[]>> = {
+  idle: ['idle-provisioner', 'idle-attacher', 'idle-resizer'],
+  attach: ['attach-detach', 'detach-under-attach-flood'],
+  provisioner: ['provision', 'provision-wffc', 'delete', 'idle-provisioner'],
+  attacher: ['attach-detach', 'detach-under-attach-flood', 'idle-attacher'],
+  resizer: ['expand', 'idle-resizer'],
+};
+
+export interface ScenarioInfo {
+  id: ScenarioId;
+  sidecar: SidecarName;
+  title: string;
+  /** Objects at --scale 1, per profile. At QPS 5 every object costs the sidecar ~0.5 s of API budget, so those sizes are smaller. */
+  size: Readonly<Record<ProfileId, number>>;
+}
+
+const IDLE_PAIRS = 5000; // 5k PVC + 5k PV = 10k objects, i.e. the "per 5k volumes" target
+
+export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
+  provision: { id: 'provision', sidecar: 'provisioner', title: 'burst of PVCs, Immediate binding, until each has its PV', size: { 'go-defaults': 40, lifted: 1000 } },
+  'provision-wffc': {
+    id: 'provision-wffc',
+    sidecar: 'provisioner',
+    title: 'burst of PVCs + pods, WaitForFirstConsumer, until each has its PV',
+    // kube-scheduler writes the selected-node annotations at its own limit (QPS 50, ~25 pods/s
+    // here): above a few hundred claims the run only measures the scheduler.
+    size: { 'go-defaults': 40, lifted: 300 },
+  },
+  delete: { id: 'delete', sidecar: 'provisioner', title: 'bound PVCs deleted, until their PVs are gone and the backend is empty', size: { 'go-defaults': 40, lifted: 1000 } },
+  expand: { id: 'expand', sidecar: 'resizer', title: 'bound PVCs expanded 1Gi → 2Gi, until status.capacity shows it', size: { 'go-defaults': 20, lifted: 500 } },
+  'attach-detach': {
+    id: 'attach-detach',
+    sidecar: 'attacher',
+    title: 'VolumeAttachments created until attached, then deleted until gone',
+    size: { 'go-defaults': 40, lifted: 1000 },
+  },
+  'detach-under-attach-flood': {
+    id: 'detach-under-attach-flood',
+    sidecar: 'attacher',
+    title: 'detaches (N/5) issued during a flood of N attaches',
+    size: { 'go-defaults': 40, lifted: 1000 },
+  },
+  'idle-provisioner': { id: 'idle-provisioner', sidecar: 'provisioner', title: 'idle after syncing 10k PVC+PV objects', size: { 'go-defaults': IDLE_PAIRS, lifted: IDLE_PAIRS } },
+  'idle-attacher': { id: 'idle-attacher', sidecar: 'attacher', title: 'idle after syncing 10k PVC+PV objects', size: { 'go-defaults': IDLE_PAIRS, lifted: IDLE_PAIRS } },
+  'idle-resizer': { id: 'idle-resizer', sidecar: 'resizer', title: 'idle after syncing 10k PVC+PV objects', size: { 'go-defaults': IDLE_PAIRS, lifted: IDLE_PAIRS } },
+};
+
+/** The size of a scenario at a scale: never below a handful of objects, so percentiles mean something. */
+export function scaledSize(info: ScenarioInfo, profile: ProfileId, scale: number): number {
+  return Math.max(4, Math.round(info.size[profile] * scale));
+}
+
+/** Plain PV creation with no client limit: what the API server can take, for context. */
+export const CEILING_SIZE = 1000;
+
+export interface Target {
+  scenario: ScenarioId;
+  /** Undefined: every profile. */
+  profile?: ProfileId;
+  figure: string;
+  op: '>=' | '<=';
+  ratio: number;
+  text: string;
+}
+
+export const TARGETS: readonly Target[] = [
+  { scenario: 'provision', profile: 'lifted', figure: 'throughput', op: '>=', ratio: 2, text: 'ours ≥ 2× Go provisioning throughput' },
+  { scenario: 'provision-wffc', profile: 'lifted', figure: 'throughput', op: '>=', ratio: 2, text: 'ours ≥ 2× Go provisioning throughput' },
+  { scenario: 'idle-provisioner', figure: 'rss_steady_mib', op: '<=', ratio: 0.5, text: '≤ 50% of Go memory per 5k volumes' },
+  { scenario: 'idle-attacher', figure: 'rss_steady_mib', op: '<=', ratio: 0.5, text: '≤ 50% of Go memory per 5k volumes' },
+  { scenario: 'idle-resizer', figure: 'rss_steady_mib', op: '<=', ratio: 0.5, text: '≤ 50% of Go memory per 5k volumes' },
+  { scenario: 'detach-under-attach-flood', figure: 'detach_p95_ms', op: '<=', ratio: 0.2, text: 'detach p95 under an attach flood ≤ Go / 5' },
+];

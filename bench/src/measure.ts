@@ -1,0 +1,176 @@
+// One measured run: the scenario's objects, the sidecar started and left to sync, the workload,
+// a short steady window, the sidecar stopped; then the process and API figures, and the cluster
+// emptied for the next run.
+import { join } from 'node:path';
+import type { ManagedProcess } from '@csi-sidecars-ts/e2e/dist/harness/managed-process.js';
+import type { RequestTally } from './audit.js';
+import { figure, type Figure } from './figures.js';
+import { ProcSampler } from './process/proc-stats.js';
+import { createProbe, type Probe } from './probes.js';
+import type { RunRecord } from './report/model.js';
+import type { RunContext, Scenario } from './scenarios/scenario.js';
+import { sleep } from './scenarios/scenario.js';
+import { launchSidecar, userAgentPrefix, type SidecarBinary } from './sidecars.js';
+import { median } from './stats.js';
+
+/** The sidecar could not start (or died before it synced): the implementation is not runnable. */
+export class SidecarStartError extends Error {
+  override readonly name = 'SidecarStartError';
+}
+
+/** The probe is polled this often after the sidecar started. */
+const PROBE_POLL_MS = 50;
+const SYNC_TIMEOUT_MS = 180_000;
+/** After the probe: the sidecar has settled once it used < 5% of a core and made no API request for this long. */
+const QUIET_MS = 1000;
+const QUIET_CPU = 0.05;
+const SETTLE_TIMEOUT_MS = 15_000;
+/** After the workload: the window whose median RSS is the steady RSS. */
+const STEADY_MS = 2000;
+
+const MIB = 1024;
+
+function firstErrorLines(proc: ManagedProcess): string {
+  const lines = proc
+    .tail(40)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const errors = lines.filter((l) => /error|fatal|panic|unknown|invalid|cannot|failed/i.test(l));
+  return (errors.length ? errors : lines).slice(-3).join(' | ').slice(0, 400);
+}
+
+/** Waits until the freshly started sidecar has done the probe's job; returns when (performance.now()). */
+async function waitProbe(proc: ManagedProcess, probe: Probe, spawnAt: number): Promise<number> {
+  for (;;) {
+    if (!proc.running) throw new SidecarStartError(`exited at start-up (code ${await proc.exited}): ${firstErrorLines(proc)}`);
+    if (await probe.done()) return performance.now();
+    if (performance.now() - spawnAt > SYNC_TIMEOUT_MS) throw new Error(`${probe.what}: not done ${SYNC_TIMEOUT_MS / 1000} s after the sidecar started`);
+    await sleep(PROBE_POLL_MS);
+  }
+}
+
+/** Then waits (bounded) until the sidecar is idle, so that left-over start-up work does not overlap the load. */
+async function waitSettled(sampler: ProcSampler, tally: RequestTally): Promise<boolean> {
+  const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    await sleep(100);
+    const cpu = sampler.recentCpuFraction(QUIET_MS);
+    const apiIdleMs = tally.lastAt === 0 ? Infinity : Date.now() - tally.lastAt;
+    if (cpu !== undefined && cpu < QUIET_CPU && apiIdleMs >= QUIET_MS) return true;
+    if (performance.now() > deadline) return false;
+  }
+}
+
+/** Rejects as soon as the process exits, so a crash mid-workload does not wait for the timeout. */
+function unlessExited<T>(proc: ManagedProcess, work: Promise<T>): Promise<T> {
+  work.catch(() => undefined); // settled later, maybe after the race is decided
+  return Promise.race([
+    work,
+    proc.exited.then((code) => {
+      throw new Error(`the sidecar exited during the workload (code ${code}): ${firstErrorLines(proc)}`);
+    }),
+  ]);
+}
+
+export interface MeasureInput {
+  scenario: Scenario;
+  ctx: RunContext;
+  binary: SidecarBinary;
+  flags: readonly string[];
+  logDir: string;
+  pair: number;
+}
+
+export async function measureRun({ scenario, ctx, binary, flags, logDir, pair }: MeasureInput): Promise<RunRecord> {
+  const { cluster } = ctx;
+  const record: RunRecord = {
+    scenario: scenario.info.id,
+    sidecar: scenario.info.sidecar,
+    profile: ctx.profile.id,
+    impl: ctx.impl,
+    pair,
+    objects: ctx.size,
+    figures: [],
+    notes: [],
+  };
+  let startError: SidecarStartError | undefined;
+  let phaseStart = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    ctx.log(`run ${ctx.runId}: ${name} (${Math.round(now - phaseStart)} ms)`);
+    phaseStart = now;
+  };
+  try {
+    await cluster.createNamespace(ctx.ns);
+    ctx.progress('preparing');
+    await scenario.prepare(ctx);
+    phase('prepared');
+    ctx.progress('waiting for the cluster to settle');
+    if (!(await cluster.waitQuiet())) record.notes.push('the other controllers were still busy when the sidecar started');
+    phase('cluster quiet');
+    const probe = await createProbe(cluster, scenario.info.sidecar, ctx.ns, ctx.runId);
+    const tally = cluster.audit.track(userAgentPrefix(scenario.info.sidecar));
+    const spawnAt = performance.now();
+    const proc = launchSidecar(binary, flags, join(logDir, `${ctx.runId}.log`));
+    const sampler = new ProcSampler(proc.pid ?? -1);
+    const figures: Figure[] = [];
+    let workStart = 0;
+    let workEnd = 0;
+    try {
+      ctx.progress('starting the sidecar');
+      const readyAt = await waitProbe(proc, probe, spawnAt);
+      phase(`${probe.what} ${Math.round(readyAt - spawnAt)} ms after the start`);
+      if (scenario.reportsSync) figures.push(figure('sync_s', 'start-up until the first job is done', 's', 'lower', (readyAt - spawnAt) / 1000));
+      if (!(await waitSettled(sampler, tally))) record.notes.push(`the sidecar was still busy ${SETTLE_TIMEOUT_MS / 1000} s after its start-up probe`);
+      phase('settled');
+      workStart = performance.now();
+      const result = await unlessExited(proc, scenario.workload(ctx));
+      workEnd = performance.now();
+      phase('workload done');
+      record.objects = result.objects;
+      figures.push(...result.figures);
+      record.notes.push(...(result.notes ?? []));
+      ctx.progress('steady window');
+      await sleep(STEADY_MS);
+      sampler.sample();
+      const steady = median(sampler.rssBetween(workEnd, performance.now()));
+      figures.push(figure('rss_peak_mib', 'peak RSS', 'MiB', 'lower', sampler.peakKiB() / MIB));
+      if (steady !== undefined) figures.push(figure('rss_steady_mib', 'steady RSS after the load', 'MiB', 'lower', steady / MIB));
+      figures.push(figure('cpu_s', 'CPU during the load', 's', 'lower', sampler.cpuSecondsBetween(workStart, workEnd)));
+      figures.push(figure('cpu_total_s', 'CPU, whole run incl. start-up', 's', 'lower', sampler.cpuSecondsBetween(spawnAt, performance.now())));
+    } catch (err) {
+      if (err instanceof SidecarStartError) startError = err;
+      throw err;
+    } finally {
+      sampler.stop();
+      await proc.stop();
+      // Watches are logged when they end, i.e. just after the sidecar stopped.
+      await sleep(700);
+      cluster.audit.untrack(tally);
+      phase('sidecar stopped');
+    }
+    if (tally.total > 0) {
+      figures.push(figure('api_requests', 'API requests', 'requests', 'lower', tally.total));
+      figures.push(figure('api_writes', 'API writes', 'requests', 'lower', tally.writes));
+      record.requests = { byCall: tally.byCall, userAgents: [...tally.userAgents] };
+    } else {
+      record.notes.push(`no API request with a User-Agent starting "${userAgentPrefix(scenario.info.sidecar)}" in the audit log`);
+    }
+    record.figures = figures;
+  } catch (err) {
+    record.error = (err as Error).message;
+    if (startError) throw startError;
+  } finally {
+    ctx.progress('cleaning up');
+    try {
+      await cluster.purge(ctx.ns);
+      if (scenario.usesBackend) await cluster.restartPlugin();
+      phase('cleaned up');
+    } catch (err) {
+      record.notes.push(`clean-up failed: ${(err as Error).message}`);
+      ctx.log(`clean-up after ${ctx.runId} failed: ${(err as Error).stack ?? String(err)}`);
+    }
+  }
+  return record;
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from '@jest/globals';
+import { SCENARIO_IDS } from './catalogue.js';
+import { BenchUsageError, parseBenchArgs } from './options.js';
+import { parseAuditLine, RequestTally } from './audit.js';
+import { ProcSampler, cpuFraction, parseStatCpuTicks, parseStatus } from './process/proc-stats.js';
+
+describe('parseBenchArgs', () => {
+  it('defaults to every scenario, both profiles, 3 pairs, full size', () => {
+    const o = parseBenchArgs([]);
+    expect(o.scenarios).toEqual([...SCENARIO_IDS]);
+    expect(o.profiles).toEqual(['go-defaults', 'lifted']);
+    expect(o.pairs).toBe(3);
+    expect(o.scale).toBe(1);
+  });
+
+  it('reads flags in both spellings, expands groups and keeps the catalogue order', () => {
+    const o = parseBenchArgs(['--scale', '0.05', '--pairs=1', '--scenarios', 'idle,provision', '--profiles=lifted']);
+    expect(o.scale).toBe(0.05);
+    expect(o.pairs).toBe(1);
+    expect(o.scenarios).toEqual(['provision', 'idle-provisioner', 'idle-attacher', 'idle-resizer']);
+    expect(o.profiles).toEqual(['lifted']);
+  });
+
+  it('takes the environment as defaults and lets flags win', () => {
+    const o = parseBenchArgs(['--pairs', '2'], { BENCH_SCALE: '0.1', BENCH_PAIRS: '5', BENCH_SCENARIOS: 'expand' });
+    expect(o.scale).toBe(0.1);
+    expect(o.pairs).toBe(2);
+    expect(o.scenarios).toEqual(['expand']);
+  });
+
+  it('names the flag in every error', () => {
+    expect(() => parseBenchArgs(['--scale', '0'])).toThrow(/--scale: expected a positive number/);
+    expect(() => parseBenchArgs(['--pairs', '1.5'])).toThrow(/--pairs: expected a whole number/);
+    expect(() => parseBenchArgs(['--scenarios', 'nope'])).toThrow(/--scenarios: unknown scenario "nope"/);
+    expect(() => parseBenchArgs(['--profiles', 'fast'])).toThrow(/--profiles: unknown profile "fast"/);
+    expect(() => parseBenchArgs(['--scale'])).toThrow(/--scale: missing value/);
+    expect(() => parseBenchArgs(['--frobnicate'])).toThrow(BenchUsageError);
+  });
+});
+
+describe('audit log counting', () => {
+  const line = (stage: string, verb: string, ua: string, resource = 'persistentvolumes', subresource?: string) =>
+    JSON.stringify({ kind: 'Event', stage, verb, userAgent: ua, objectRef: { resource, ...(subresource ? { subresource } : {}) }, responseStatus: { code: 201 }, stageTimestamp: '2026-01-01T00:00:01.250000Z' });
+
+  it('reads finished requests only', () => {
+    expect(parseAuditLine(line('ResponseComplete', 'create', 'csi-provisioner/v1'))).toEqual({
+      verb: 'create',
+      userAgent: 'csi-provisioner/v1',
+      resource: 'persistentvolumes',
+      subresource: '',
+      code: 201,
+      at: Date.parse('2026-01-01T00:00:01.250Z'),
+    });
+    expect(parseAuditLine(line('RequestReceived', 'create', 'x'))).toBeUndefined();
+    expect(parseAuditLine('not json')).toBeUndefined();
+  });
+
+  it('tallies the requests of one client by verb and call, and writes apart', () => {
+    const t = new RequestTally('csi-attacher/');
+    for (const l of [
+      line('ResponseComplete', 'patch', 'csi-attacher/v4 (linux/amd64)', 'volumeattachments', 'status'),
+      line('ResponseComplete', 'watch', 'csi-attacher/v4 (linux/amd64)', 'volumeattachments'),
+      line('ResponseComplete', 'create', 'kube-controller-manager/v1.36', 'volumeattachments'),
+    ]) {
+      t.add(parseAuditLine(l)!);
+    }
+    expect(t.total).toBe(2);
+    expect(t.writes).toBe(1);
+    expect(t.byCall).toEqual({ 'patch volumeattachments/status': 1, 'watch volumeattachments': 1 });
+    t.stop();
+    t.add(parseAuditLine(line('ResponseComplete', 'get', 'csi-attacher/v4'))!);
+    expect(t.total).toBe(2);
+  });
+});
+
+describe('/proc parsing', () => {
+  it('reads VmRSS and VmHWM from status', () => {
+    expect(parseStatus('Name:\tnode\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n')).toEqual({ rssKiB: 102400, hwmKiB: 204800 });
+    expect(() => parseStatus('Name:\tx\n')).toThrow(/VmRSS/);
+  });
+
+  it('reads utime + stime even when the command name has spaces and parentheses', () => {
+    const stat = '1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 100 1000 200';
+    expect(parseStatCpuTicks(stat)).toBe(300);
+  });
+
+  it('computes the CPU share between two samples', () => {
+    const s = (at: number, cpuTicks: number) => ({ at, cpuTicks, rssKiB: 0, hwmKiB: 0 });
+    expect(cpuFraction(s(0, 0), s(100, 5), 100)).toBeCloseTo(0.5);
+    expect(cpuFraction(s(100, 5), s(100, 9), 100)).toBe(0);
+  });
+
+  it('samples a live process (this one)', () => {
+    const sampler = new ProcSampler(process.pid, 10_000);
+    sampler.stop();
+    expect(sampler.samples).toHaveLength(1);
+    expect(sampler.last!.rssKiB).toBeGreaterThan(0);
+    expect(sampler.peakKiB()).toBeGreaterThanOrEqual(sampler.last!.rssKiB);
+  });
+});

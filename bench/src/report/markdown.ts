@@ -1,0 +1,100 @@
+// The results as markdown: one table per scenario with the median of each side and ours/Go.
+import { PROFILES, SCENARIOS, type ScenarioId } from '../catalogue.js';
+import { oursBetter, type CeilingRecord, type ReportRow, type SkipRecord } from './model.js';
+
+export interface ReportMeta {
+  startedAt: string;
+  durationSeconds: number;
+  scale: number;
+  pairs: number;
+  machine: string;
+  versions: string;
+  /** Objects per (scenario, profile), as run. */
+  sizes: Partial<Record<ScenarioId, Partial<Record<string, number>>>>;
+  notes: string[];
+}
+
+export function formatValue(value: number | undefined, unit: string): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  switch (unit) {
+    case 'ms':
+      return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+    case 's':
+      return value >= 100 ? value.toFixed(0) : value.toFixed(2);
+    case 'requests':
+      return value.toFixed(0);
+    default:
+      return value >= 1000 ? value.toFixed(0) : value.toFixed(1);
+  }
+}
+
+export function formatRatio(ratio: number | undefined): string {
+  if (ratio === undefined || !Number.isFinite(ratio)) return '–';
+  return ratio >= 10 ? `${ratio.toFixed(0)}×` : `${ratio.toFixed(2)}×`;
+}
+
+function verdict(row: ReportRow): string {
+  const parts: string[] = [];
+  if (row.ratio !== undefined) parts.push(row.ratio === 1 ? 'same' : oursBetter(row.better, row.ratio) ? 'ours better' : 'Go better');
+  if (row.target) {
+    const goal = `target ${row.target.op === '>=' ? '≥' : '≤'} ${formatRatio(row.target.ratio)}`;
+    parts.push(row.meetsTarget === undefined ? `${goal}: n/a` : `${goal}: ${row.meetsTarget ? 'meets' : 'misses'}`);
+  }
+  return parts.join('; ');
+}
+
+function escapeCell(s: string): string {
+  return s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+export function renderMarkdown(meta: ReportMeta, rows: readonly ReportRow[], skips: readonly SkipRecord[], ceiling: CeilingRecord | undefined): string {
+  const out: string[] = [];
+  out.push('# csi-sidecars-ts vs the Go sidecars', '');
+  out.push(`Run ${meta.startedAt}, ${Math.round(meta.durationSeconds)} s, scale ${meta.scale}${meta.scale < 1 ? ' (scaled down: sizes below the defaults)' : ''}, ${meta.pairs} pair(s) per scenario and profile.`);
+  out.push(`Machine: ${meta.machine}. ${meta.versions}.`, '');
+  out.push('Each value is the median over the pairs; **ours/Go** is the ratio of those medians (for "lower is better" figures below 1× means ours did better). Ratios only: absolute times depend on the machine.', '');
+  if (ceiling) {
+    out.push(
+      `Ceiling: a plain client with no limit created ${ceiling.objects} PVs in ${ceiling.seconds.toFixed(2)} s = **${ceiling.objectsPerSecond.toFixed(0)} objects/s** (${ceiling.concurrency} requests in flight): the most any sidecar could reach here.`,
+      '',
+    );
+  }
+  for (const n of meta.notes) out.push(`- ${n}`);
+  if (meta.notes.length) out.push('');
+
+  const scenarioIds = [...new Set([...rows.map((r) => r.scenario), ...skips.map((s) => s.scenario)])];
+  for (const id of scenarioIds) {
+    const info = SCENARIOS[id];
+    out.push(`## ${id} (csi-${info.sidecar})`, '', info.title + '.', '');
+    const sizes = meta.sizes[id];
+    if (sizes) out.push(`Objects: ${Object.entries(sizes).map(([p, n]) => `${n} at ${p}`).join(', ')}.`, '');
+    for (const s of skips.filter((k) => k.scenario === id)) out.push(`- ${s.impl === 'ours' ? 'ours' : 'Go'}: not runnable: ${s.reason}`);
+    if (skips.some((k) => k.scenario === id)) out.push('');
+    const mine = rows.filter((r) => r.scenario === id);
+    if (mine.length === 0) continue;
+    out.push('| profile | figure | ours | Go | ours/Go | |', '|---|---|--:|--:|--:|---|');
+    for (const r of mine) {
+      const runs = r.oursRuns === r.goRuns ? '' : ` (runs: ${r.oursRuns}/${r.goRuns})`;
+      out.push(
+        `| ${PROFILES[r.profile].id} | ${escapeCell(r.label)} (${r.unit}) | ${formatValue(r.ours, r.unit)} | ${formatValue(r.go, r.unit)} | ${formatRatio(r.ratio)} | ${escapeCell(verdict(r) + runs)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** A few lines for the terminal: the targets and the headline figures. */
+export function renderSummary(rows: readonly ReportRow[], skips: readonly SkipRecord[]): string {
+  const out: string[] = [];
+  const headline = new Set(['throughput', 'p95_ms', 'detach_p95_ms', 'attach_throughput', 'rss_steady_mib', 'sync_s', 'api_requests']);
+  for (const r of rows) {
+    if (!headline.has(r.key) && !r.target) continue;
+    const target = r.target ? `  [${r.target.text}: ${r.meetsTarget === undefined ? 'n/a' : r.meetsTarget ? 'meets' : 'misses'}]` : '';
+    out.push(
+      `${`${r.scenario} · ${r.profile}`.padEnd(38)} ${r.label.padEnd(28)} ours ${formatValue(r.ours, r.unit).padStart(8)}  Go ${formatValue(r.go, r.unit).padStart(8)} ${r.unit.padEnd(9)} ours/Go ${formatRatio(r.ratio).padStart(6)}${target}`,
+    );
+  }
+  for (const s of skips) out.push(`${s.scenario}: ${s.impl === 'ours' ? 'ours' : 'Go'} not runnable: ${s.reason}`);
+  return out.join('\n');
+}

@@ -1,0 +1,111 @@
+// What a bench run records, and its reduction to one row per (scenario, profile, figure) with the
+// median of each side over the pairs and the ratio ours/Go.
+import type { Better, Figure } from '../figures.js';
+import type { Impl, ProfileId, ScenarioId, SidecarName, Target } from '../catalogue.js';
+import { median } from '../stats.js';
+
+export interface RunRecord {
+  scenario: ScenarioId;
+  sidecar: SidecarName;
+  profile: ProfileId;
+  impl: Impl;
+  /** 1-based pair number. */
+  pair: number;
+  objects: number;
+  figures: Figure[];
+  notes: string[];
+  /** The sidecar's API requests by "verb resource", and the User-Agents seen. */
+  requests?: { byCall: Record<string, number>; userAgents: string[] };
+  /** A run that failed (timeout, sidecar crash): its figures are not used. */
+  error?: string;
+}
+
+export interface SkipRecord {
+  scenario: ScenarioId;
+  impl: Impl;
+  reason: string;
+}
+
+export interface CeilingRecord {
+  objects: number;
+  seconds: number;
+  objectsPerSecond: number;
+  concurrency: number;
+}
+
+export interface ReportRow {
+  scenario: ScenarioId;
+  profile: ProfileId;
+  key: string;
+  label: string;
+  unit: string;
+  better: Better;
+  ours: number | undefined;
+  go: number | undefined;
+  /** ours / go, when both sides have a value and Go's is not 0. */
+  ratio: number | undefined;
+  oursRuns: number;
+  goRuns: number;
+  target?: Target;
+  /** Whether the ratio is on the target's side; undefined without a target or a ratio. */
+  meetsTarget?: boolean;
+}
+
+export function ratioOf(ours: number | undefined, go: number | undefined): number | undefined {
+  if (ours === undefined || go === undefined || go === 0) return undefined;
+  return ours / go;
+}
+
+export function meets(target: Target, ratio: number): boolean {
+  return target.op === '>=' ? ratio >= target.ratio : ratio <= target.ratio;
+}
+
+/** Whether a ratio means ours did better on a figure (equal counts as not better). */
+export function oursBetter(better: Better, ratio: number): boolean {
+  return better === 'lower' ? ratio < 1 : ratio > 1;
+}
+
+export function aggregate(runs: readonly RunRecord[], targets: readonly Target[] = []): ReportRow[] {
+  const rows = new Map<string, ReportRow & { oursValues: number[]; goValues: number[] }>();
+  for (const run of runs) {
+    if (run.error) continue;
+    for (const f of run.figures) {
+      const id = `${run.scenario}\u0000${run.profile}\u0000${f.key}`;
+      let row = rows.get(id);
+      if (!row) {
+        row = {
+          scenario: run.scenario,
+          profile: run.profile,
+          key: f.key,
+          label: f.label,
+          unit: f.unit,
+          better: f.better,
+          ours: undefined,
+          go: undefined,
+          ratio: undefined,
+          oursRuns: 0,
+          goRuns: 0,
+          oursValues: [],
+          goValues: [],
+        };
+        rows.set(id, row);
+      }
+      (run.impl === 'ours' ? row.oursValues : row.goValues).push(f.value);
+    }
+  }
+  const out: ReportRow[] = [];
+  for (const { oursValues, goValues, ...row } of rows.values()) {
+    row.ours = median(oursValues);
+    row.go = median(goValues);
+    row.oursRuns = oursValues.length;
+    row.goRuns = goValues.length;
+    row.ratio = ratioOf(row.ours, row.go);
+    const target = targets.find((t) => t.scenario === row.scenario && t.figure === row.key && (t.profile === undefined || t.profile === row.profile));
+    if (target) {
+      row.target = target;
+      if (row.ratio !== undefined) row.meetsTarget = meets(target, row.ratio);
+    }
+    out.push(row);
+  }
+  return out;
+}
