@@ -12,6 +12,8 @@ export interface AuditEntry {
   code: number;
   /** stageTimestamp, epoch ms. */
   at: number;
+  /** requestReceivedTimestamp, epoch ms (0 when absent). */
+  receivedAt: number;
 }
 
 export const WRITE_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
@@ -39,6 +41,7 @@ interface RawAuditEvent {
   userAgent?: string;
   objectRef?: { resource?: string; subresource?: string };
   responseStatus?: { code?: number };
+  requestReceivedTimestamp?: string;
   stageTimestamp?: string;
 }
 
@@ -58,7 +61,43 @@ export function parseAuditLine(line: string): AuditEntry | undefined {
     subresource: ev.objectRef?.subresource ?? '',
     code: ev.responseStatus?.code ?? 0,
     at: ev.stageTimestamp ? Date.parse(ev.stageTimestamp) : 0,
+    receivedAt: ev.requestReceivedTimestamp ? Date.parse(ev.requestReceivedTimestamp) : 0,
   };
+}
+
+/** One counted request, kept so a part of the run (the load) can be counted on its own. */
+export interface TalliedCall {
+  call: string;
+  write: boolean;
+  receivedAt: number;
+  at: number;
+}
+
+export interface WindowCount {
+  byCall: Record<string, number>;
+  total: number;
+  writes: number;
+  /** Mean API-server time of the writes (received → complete), ms; undefined without writes. */
+  writeServerMs: number | undefined;
+}
+
+/** Requests received within [fromMs, toMs] (epoch ms). */
+export function countWindow(calls: readonly TalliedCall[], fromMs: number, toMs: number): WindowCount {
+  const byCall: Record<string, number> = {};
+  let total = 0;
+  let writes = 0;
+  let writeMs = 0;
+  for (const c of calls) {
+    const received = c.receivedAt || c.at;
+    if (received < fromMs || received > toMs) continue;
+    total++;
+    byCall[c.call] = (byCall[c.call] ?? 0) + 1;
+    if (c.write) {
+      writes++;
+      writeMs += Math.max(0, c.at - received);
+    }
+  }
+  return { byCall, total, writes, writeServerMs: writes > 0 ? writeMs / writes : undefined };
 }
 
 export class RequestTally {
@@ -68,6 +107,7 @@ export class RequestTally {
   /** "verb resource[/subresource]" → count. */
   readonly byCall: Record<string, number> = {};
   readonly userAgents = new Set<string>();
+  readonly calls: TalliedCall[] = [];
   /** Epoch ms of the latest counted request; 0 before any. */
   lastAt = 0;
   #active = true;
@@ -77,10 +117,12 @@ export class RequestTally {
   add(e: AuditEntry): void {
     if (!this.#active || !e.userAgent.startsWith(this.userAgentPrefix)) return;
     this.total++;
-    if (WRITE_VERBS.has(e.verb)) this.writes++;
+    const write = WRITE_VERBS.has(e.verb);
+    if (write) this.writes++;
     this.byVerb[e.verb] = (this.byVerb[e.verb] ?? 0) + 1;
     const call = `${e.verb} ${e.resource}${e.subresource ? `/${e.subresource}` : ''}`;
     this.byCall[call] = (this.byCall[call] ?? 0) + 1;
+    this.calls.push({ call, write, receivedAt: e.receivedAt, at: e.at });
     this.userAgents.add(e.userAgent);
     if (e.at > this.lastAt) this.lastAt = e.at;
   }

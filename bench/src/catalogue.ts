@@ -80,9 +80,18 @@ export const SCENARIOS: Readonly<Record<ScenarioId, ScenarioInfo>> = {
   'idle-resizer': { id: 'idle-resizer', sidecar: 'resizer', title: 'idle after syncing 10k PVC+PV objects', size: { 'go-defaults': IDLE_PAIRS, lifted: IDLE_PAIRS } },
 };
 
-/** The size of a scenario at a scale: never below a handful of objects, so percentiles mean something. */
+/** The smallest size of any scaled run: a handful of objects, so percentiles mean something. */
+export const MIN_SIZE = 4;
+
+/**
+ * The size of a scenario at a scale. At the Go default limits a run keeps at least twice the burst
+ * (20 objects; fewer only if the full size is smaller), or the QPS limit would never be reached and
+ * the run would measure nothing but start-up.
+ */
 export function scaledSize(info: ScenarioInfo, profile: ProfileId, scale: number): number {
-  return Math.max(4, Math.round(info.size[profile] * scale));
+  const full = info.size[profile];
+  const floor = profile === 'go-defaults' ? Math.min(full, 2 * PROFILES['go-defaults'].burst) : MIN_SIZE;
+  return Math.max(floor, MIN_SIZE, Math.round(full * scale));
 }
 
 /** Plain PV creation with no client limit: what the API server can take, for context. */

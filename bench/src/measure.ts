@@ -1,9 +1,14 @@
 // One measured run: the scenario's objects, the sidecar started and left to sync, the workload,
 // a short steady window, the sidecar stopped; then the process and API figures, and the cluster
 // emptied for the next run.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManagedProcess } from '@csi-sidecars-ts/e2e/dist/harness/managed-process.js';
-import type { RequestTally } from './audit.js';
+import { freePort } from '@csi-sidecars-ts/e2e/dist/harness/ports.js';
+import { countWindow, type RequestTally } from './audit.js';
+import { metricsDelta, type RunBreakdown } from './breakdown/breakdown.js';
+import { monotonicMicros, parseCpuProfile, summarizeCpuProfile } from './breakdown/cpu-profile.js';
+import { parsePrometheusText, type Sample } from './breakdown/prom-text.js';
 import { figure, type Figure } from './figures.js';
 import { ProcSampler } from './process/proc-stats.js';
 import { createProbe, type Probe } from './probes.js';
@@ -73,6 +78,20 @@ function unlessExited<T>(proc: ManagedProcess, work: Promise<T>): Promise<T> {
   ]);
 }
 
+/** Functions and modules kept per run's profile summary (the report shows the top 8 over all runs). */
+const PROFILE_TOP = 40;
+
+/** The sidecar's /metrics, parsed; undefined when it cannot be read (the breakdown then has no metrics). */
+async function scrapeMetrics(port: number): Promise<Sample[] | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    return parsePrometheusText(await res.text());
+  } catch {
+    return undefined;
+  }
+}
+
 export interface MeasureInput {
   scenario: Scenario;
   ctx: RunContext;
@@ -80,9 +99,11 @@ export interface MeasureInput {
   flags: readonly string[];
   logDir: string;
   pair: number;
+  /** Ours only: write a CPU profile into this folder and summarise the load's part of it. */
+  cpuProfileDir?: string;
 }
 
-export async function measureRun({ scenario, ctx, binary, flags, logDir, pair }: MeasureInput): Promise<RunRecord> {
+export async function measureRun({ scenario, ctx, binary, flags, logDir, pair, cpuProfileDir }: MeasureInput): Promise<RunRecord> {
   const { cluster } = ctx;
   const record: RunRecord = {
     scenario: scenario.info.id,
@@ -111,12 +132,24 @@ export async function measureRun({ scenario, ctx, binary, flags, logDir, pair }:
     phase('cluster quiet');
     const probe = await createProbe(cluster, scenario.info.sidecar, ctx.ns, ctx.runId);
     const tally = cluster.audit.track(userAgentPrefix(scenario.info.sidecar));
+    // Both sides serve /metrics on a port of their own (same flag), read before and after the load.
+    const metricsPort = await freePort();
+    const profileFile = cpuProfileDir && binary.impl === 'ours' ? { dir: cpuProfileDir, name: `${ctx.runId}.cpuprofile` } : undefined;
+    if (profileFile) mkdirSync(profileFile.dir, { recursive: true });
     const spawnAt = performance.now();
-    const proc = launchSidecar(binary, flags, join(logDir, `${ctx.runId}.log`));
+    const proc = launchSidecar(binary, [...flags, `--http-endpoint=127.0.0.1:${metricsPort}`], join(logDir, `${ctx.runId}.log`), profileFile ? { cpuProfile: profileFile } : {});
     const sampler = new ProcSampler(proc.pid ?? -1);
     const figures: Figure[] = [];
     let workStart = 0;
     let workEnd = 0;
+    // The load's window on the audit log's clock (epoch ms) and on the CPU profile's (monotonic µs).
+    let workStartEpoch = 0;
+    let stopEpoch = 0;
+    let workStartMono = 0;
+    let workEndMono = 0;
+    let metricsBefore: Sample[] | undefined;
+    let metricsAfter: Sample[] | undefined;
+    let cpuDuringLoad = 0;
     try {
       ctx.progress('starting the sidecar');
       const readyAt = await waitProbe(proc, probe, spawnAt);
@@ -124,9 +157,13 @@ export async function measureRun({ scenario, ctx, binary, flags, logDir, pair }:
       if (scenario.reportsSync) figures.push(figure('sync_s', 'start-up until the first job is done', 's', 'lower', (readyAt - spawnAt) / 1000));
       if (!(await waitSettled(sampler, tally))) record.notes.push(`the sidecar was still busy ${SETTLE_TIMEOUT_MS / 1000} s after its start-up probe`);
       phase('settled');
+      metricsBefore = await scrapeMetrics(metricsPort);
+      workStartEpoch = Date.now();
+      workStartMono = monotonicMicros();
       workStart = performance.now();
       const result = await unlessExited(proc, scenario.workload(ctx));
       workEnd = performance.now();
+      workEndMono = monotonicMicros();
       phase('workload done');
       record.objects = result.objects;
       figures.push(...result.figures);
@@ -137,13 +174,16 @@ export async function measureRun({ scenario, ctx, binary, flags, logDir, pair }:
       const steady = median(sampler.rssBetween(workEnd, performance.now()));
       figures.push(figure('rss_peak_mib', 'peak RSS', 'MiB', 'lower', sampler.peakKiB() / MIB));
       if (steady !== undefined) figures.push(figure('rss_steady_mib', 'steady RSS after the load', 'MiB', 'lower', steady / MIB));
-      figures.push(figure('cpu_s', 'CPU during the load', 's', 'lower', sampler.cpuSecondsBetween(workStart, workEnd)));
+      cpuDuringLoad = sampler.cpuSecondsBetween(workStart, workEnd);
+      figures.push(figure('cpu_s', 'CPU during the load', 's', 'lower', cpuDuringLoad));
       figures.push(figure('cpu_total_s', 'CPU, whole run incl. start-up', 's', 'lower', sampler.cpuSecondsBetween(spawnAt, performance.now())));
+      metricsAfter = await scrapeMetrics(metricsPort);
     } catch (err) {
       if (err instanceof SidecarStartError) startError = err;
       throw err;
     } finally {
       sampler.stop();
+      stopEpoch = Date.now();
       await proc.stop();
       // Watches are logged when they end, i.e. just after the sidecar stopped.
       await sleep(700);
@@ -158,6 +198,23 @@ export async function measureRun({ scenario, ctx, binary, flags, logDir, pair }:
       record.notes.push(`no API request with a User-Agent starting "${userAgentPrefix(scenario.info.sidecar)}" in the audit log`);
     }
     record.figures = figures;
+    if (workStartEpoch > 0 && !scenario.reportsSync) {
+      const window = countWindow(tally.calls, workStartEpoch, stopEpoch);
+      const breakdown: RunBreakdown = { objects: record.objects, calls: window.byCall, requests: window.total, writes: window.writes, cpuSeconds: cpuDuringLoad };
+      if (window.writeServerMs !== undefined) breakdown.writeServerMs = window.writeServerMs;
+      if (metricsBefore && metricsAfter) breakdown.metrics = metricsDelta(metricsBefore, metricsAfter);
+      else record.notes.push(`the sidecar's /metrics could not be read on port ${metricsPort}: no CSI or queue figures`);
+      if (profileFile) {
+        const path = join(profileFile.dir, profileFile.name);
+        try {
+          if (!existsSync(path)) throw new Error('not written (did the process exit by itself?)');
+          breakdown.profile = summarizeCpuProfile(parseCpuProfile(readFileSync(path, 'utf8')), { fromUs: workStartMono, toUs: workEndMono, top: PROFILE_TOP });
+        } catch (err) {
+          record.notes.push(`CPU profile ${path}: ${(err as Error).message}`);
+        }
+      }
+      record.breakdown = breakdown;
+    }
   } catch (err) {
     record.error = (err as Error).message;
     if (startError) throw startError;

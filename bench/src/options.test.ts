@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { SCENARIO_IDS } from './catalogue.js';
-import { BenchUsageError, parseBenchArgs } from './options.js';
-import { parseAuditLine, RequestTally } from './audit.js';
+import { SCENARIOS, SCENARIO_IDS, scaledSize } from './catalogue.js';
+import { BenchUsageError, QUICK, parseBenchArgs } from './options.js';
+import { countWindow, parseAuditLine, RequestTally } from './audit.js';
 import { ProcSampler, cpuFraction, parseStatCpuTicks, parseStatus } from './process/proc-stats.js';
 
 describe('parseBenchArgs', () => {
@@ -28,6 +28,17 @@ describe('parseBenchArgs', () => {
     expect(o.scenarios).toEqual(['expand']);
   });
 
+  it('--quick picks the quick size unless --scale/--pairs say otherwise, wherever they stand', () => {
+    expect(parseBenchArgs(['--quick'])).toMatchObject({ quick: true, scale: QUICK.scale, pairs: QUICK.pairs });
+    expect(parseBenchArgs(['--pairs', '2', '--quick'])).toMatchObject({ scale: QUICK.scale, pairs: 2 });
+    expect(parseBenchArgs(['--quick', '--scale=0.5'], { BENCH_PAIRS: '3' })).toMatchObject({ scale: 0.5, pairs: QUICK.pairs });
+  });
+
+  it('profiles ours unless told not to, and leaves the READMEs alone unless asked', () => {
+    expect(parseBenchArgs([])).toMatchObject({ cpuProf: true, updateReadmes: false });
+    expect(parseBenchArgs(['--no-cpu-prof', '--update-readmes'])).toMatchObject({ cpuProf: false, updateReadmes: true });
+  });
+
   it('names the flag in every error', () => {
     expect(() => parseBenchArgs(['--scale', '0'])).toThrow(/--scale: expected a positive number/);
     expect(() => parseBenchArgs(['--pairs', '1.5'])).toThrow(/--pairs: expected a whole number/);
@@ -35,6 +46,16 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--profiles', 'fast'])).toThrow(/--profiles: unknown profile "fast"/);
     expect(() => parseBenchArgs(['--scale'])).toThrow(/--scale: missing value/);
     expect(() => parseBenchArgs(['--frobnicate'])).toThrow(BenchUsageError);
+  });
+});
+
+describe('scaledSize', () => {
+  it('scales, never below 4 objects, and keeps twice the burst at the Go default limits', () => {
+    expect(scaledSize(SCENARIOS.provision, 'lifted', 0.2)).toBe(200);
+    expect(scaledSize(SCENARIOS.provision, 'lifted', 0.001)).toBe(4);
+    expect(scaledSize(SCENARIOS.provision, 'go-defaults', 0.2)).toBe(20);
+    expect(scaledSize(SCENARIOS.provision, 'go-defaults', 1)).toBe(40);
+    expect(scaledSize(SCENARIOS['idle-provisioner'], 'go-defaults', 0.2)).toBe(1000);
   });
 });
 
@@ -50,6 +71,7 @@ describe('audit log counting', () => {
       subresource: '',
       code: 201,
       at: Date.parse('2026-01-01T00:00:01.250Z'),
+      receivedAt: 0,
     });
     expect(parseAuditLine(line('RequestReceived', 'create', 'x'))).toBeUndefined();
     expect(parseAuditLine('not json')).toBeUndefined();
@@ -70,6 +92,22 @@ describe('audit log counting', () => {
     t.stop();
     t.add(parseAuditLine(line('ResponseComplete', 'get', 'csi-attacher/v4'))!);
     expect(t.total).toBe(2);
+  });
+
+  it('counts a window by the time each request was received, with the server time of writes', () => {
+    const at = (received: string, done: string, verb: string, resource: string) =>
+      parseAuditLine(
+        JSON.stringify({ stage: 'ResponseComplete', verb, userAgent: 'csi-provisioner/x', objectRef: { resource }, requestReceivedTimestamp: received, stageTimestamp: done }),
+      )!;
+    const t = new RequestTally('csi-provisioner/');
+    // A watch opened at start-up completes when the sidecar stops: it belongs to the start-up.
+    t.add(at('2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:09.000000Z', 'watch', 'persistentvolumes'));
+    t.add(at('2026-01-01T00:00:05.000000Z', '2026-01-01T00:00:05.010000Z', 'create', 'persistentvolumes'));
+    t.add(at('2026-01-01T00:00:06.000000Z', '2026-01-01T00:00:06.030000Z', 'create', 'persistentvolumes'));
+    t.add(at('2026-01-01T00:00:06.500000Z', '2026-01-01T00:00:06.501000Z', 'get', 'persistentvolumeclaims'));
+    const w = countWindow(t.calls, Date.parse('2026-01-01T00:00:04Z'), Date.parse('2026-01-01T00:00:10Z'));
+    expect(w).toEqual({ byCall: { 'create persistentvolumes': 2, 'get persistentvolumeclaims': 1 }, total: 3, writes: 2, writeServerMs: 20 });
+    expect(countWindow(t.calls, 0, 1).writeServerMs).toBeUndefined();
   });
 });
 

@@ -16,8 +16,17 @@ export interface BenchOptions {
   verbosity: number;
   /** Keep the control plane's working folder (logs) afterwards. */
   keep: boolean;
+  /** Profile ours (node --cpu-prof) in the first pair of every load scenario. */
+  cpuProf: boolean;
+  /** Afterwards, write the results into the packages' READMEs ("Performance (latest bench)"). */
+  updateReadmes: boolean;
+  /** --quick was given (the sizes below are then QUICK's unless set explicitly). */
+  quick: boolean;
   help: boolean;
 }
+
+/** `--quick`: every scenario at a fifth of its size (go-defaults runs keep 20 objects), one pair; ~10 min after the builds. */
+export const QUICK = { scale: 0.2, pairs: 1 } as const;
 
 export class BenchUsageError extends Error {
   override readonly name = 'BenchUsageError';
@@ -25,7 +34,8 @@ export class BenchUsageError extends Error {
 
 export const USAGE = `npm run bench -- [options]
 
-  --scale <x>          multiply every scenario size (default 1; 0.05 for a quick run)     env BENCH_SCALE
+  --quick              a quick size: --scale ${QUICK.scale} --pairs ${QUICK.pairs} (explicit --scale/--pairs win)
+  --scale <x>          multiply every scenario size (default 1)                           env BENCH_SCALE
   --pairs <n>          ours/Go pairs per scenario and profile, run alternately (default 3) env BENCH_PAIRS
   --scenarios <list>   comma-separated scenarios or groups (default: all)                 env BENCH_SCENARIOS
                        ${SCENARIO_IDS.join(', ')}
@@ -35,6 +45,8 @@ export const USAGE = `npm run bench -- [options]
   --out <dir>          results folder (default bench/results/<timestamp>)
   --v <n>              log verbosity given to both sidecars (default 2)
   --keep               keep the control plane's working folder (component logs)
+  --no-cpu-prof        do not profile ours (by default: node --cpu-prof in pair 1 of each load scenario)
+  --update-readmes     afterwards, write the figures into packages/*/README.md ("Performance (latest bench)")
 `;
 
 function positiveNumber(flag: string, raw: string): number {
@@ -82,8 +94,13 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
     outDir: undefined,
     verbosity: 2,
     keep: false,
+    cpuProf: true,
+    updateReadmes: false,
+    quick: false,
     help: false,
   };
+  let explicitScale = false;
+  let explicitPairs = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -98,9 +115,20 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
     switch (name) {
       case '--scale':
         o.scale = positiveNumber(name, value());
+        explicitScale = true;
         break;
       case '--pairs':
         o.pairs = positiveInt(name, value());
+        explicitPairs = true;
+        break;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--no-cpu-prof':
+        o.cpuProf = false;
+        break;
+      case '--update-readmes':
+        o.updateReadmes = true;
         break;
       case '--scenarios':
         o.scenarios = scenarioList(name, value());
@@ -131,6 +159,10 @@ export function parseBenchArgs(argv: readonly string[], env: Readonly<Record<str
       default:
         throw new BenchUsageError(`unknown option ${arg}\n\n${USAGE}`);
     }
+  }
+  if (o.quick) {
+    if (!explicitScale) o.scale = QUICK.scale;
+    if (!explicitPairs) o.pairs = QUICK.pairs;
   }
   return o;
 }

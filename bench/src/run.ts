@@ -12,6 +12,7 @@ import { BenchUsageError, USAGE, parseBenchArgs, type BenchOptions } from './opt
 import { Progress } from './progress.js';
 import { renderMarkdown, renderSummary, formatValue, type ReportMeta } from './report/markdown.js';
 import { aggregate, type CeilingRecord, type RunRecord, type SkipRecord } from './report/model.js';
+import { updateReadmes } from './report/readmes.js';
 import { renderRatioChart } from './report/svg.js';
 import { attachDetach, detachUnderFlood } from './scenarios/attach.js';
 import { deleteScenario } from './scenarios/delete.js';
@@ -80,7 +81,8 @@ async function main(opts: BenchOptions): Promise<number> {
     sizes,
     notes: [
       `${nodes} fake nodes; control plane: etcd, kube-apiserver (audit log on, used to count each sidecar's requests), kube-controller-manager, kube-scheduler, the Kubernetes e2e CSI mock plugin`,
-      'identical flags for both sides: --kube-api-qps/--kube-api-burst per profile, --leader-election=false, the Go default workers and timeouts spelled out, --v given by --v',
+      'identical flags for both sides: --kube-api-qps/--kube-api-burst per profile, --leader-election=false, the Go default workers and timeouts spelled out, --http-endpoint on a free port (read before and after the load), --v given by --v',
+      ...(opts.cpuProf ? ['ours ran under `node --cpu-prof` in pair 1 of every load scenario (profiles in logs/profiles/; the sampling costs ours a few per cent of CPU in that pair)'] : []),
     ],
   };
   let ceiling: CeilingRecord | undefined;
@@ -162,7 +164,16 @@ async function main(opts: BenchOptions): Promise<number> {
             };
             log(`run ${runId}: ${size} objects, ${profile.title}`);
             try {
-              const record = await measureRun({ scenario, ctx, binary: binaries[impl][name], flags: sharedFlags(name, profile, cluster.info, opts.verbosity), logDir, pair });
+              const profiled = opts.cpuProf && pair === 1 && !scenario.reportsSync;
+              const record = await measureRun({
+                scenario,
+                ctx,
+                binary: binaries[impl][name],
+                flags: sharedFlags(name, profile, cluster.info, opts.verbosity),
+                logDir,
+                pair,
+                ...(profiled ? { cpuProfileDir: join(logDir, 'profiles') } : {}),
+              });
               runs.push(record);
               progress.line(`${prefix}: ${describe(record)}`);
               log(`run ${runId}: ${JSON.stringify(record)}`);
@@ -186,7 +197,7 @@ async function main(opts: BenchOptions): Promise<number> {
   meta.durationSeconds = (Date.now() - started.getTime()) / 1000;
   const rows = aggregate(runs, TARGETS);
   writeJson();
-  writeFileSync(join(outDir, 'results.md'), renderMarkdown(meta, rows, skips, ceiling));
+  writeFileSync(join(outDir, 'results.md'), renderMarkdown(meta, rows, skips, ceiling, runs));
   const chartRows = rows.filter((r) => CHART_FIGURES.has(r.key));
   writeFileSync(join(outDir, 'ratios.svg'), renderRatioChart(chartRows, `csi-sidecars-ts vs Go sidecars — ${meta.startedAt}${opts.scale < 1 ? ` (scale ${opts.scale})` : ''}`));
   logStream.end();
@@ -195,6 +206,10 @@ async function main(opts: BenchOptions): Promise<number> {
   process.stdout.write(`\n${renderSummary(rows, skips)}\n\n`);
   for (const f of failed) process.stdout.write(`failed: ${f.scenario} · ${f.profile} · pair ${f.pair} · ${f.impl}: ${f.error}\n`);
   process.stdout.write(`report: ${join(outDir, 'results.md')}\nchart:  ${join(outDir, 'ratios.svg')}\ndata:   ${join(outDir, 'results.json')}\n`);
+  if (opts.updateReadmes) {
+    const changed = updateReadmes(repoRoot, { meta, rows, runs }, join(outDir, 'results.json'));
+    process.stdout.write(`READMEs: ${changed.length ? changed.join(', ') : 'unchanged'}\n`);
+  }
   return interrupted ? 130 : 0;
 }
 

@@ -99,9 +99,16 @@ export function sharedFlags(name: SidecarName, profile: Profile, info: ClusterIn
   }
 }
 
-export function launchSidecar(bin: SidecarBinary, flags: readonly string[], logFile: string): ManagedProcess {
+export interface LaunchOptions {
+  /** Ours only: write a V8 CPU profile to this file when the process exits. */
+  cpuProfile?: { dir: string; name: string };
+}
+
+export function launchSidecar(bin: SidecarBinary, flags: readonly string[], logFile: string, opts: LaunchOptions = {}): ManagedProcess {
   if (bin.problem) throw new Error(`${bin.impl} csi-${bin.name} is not runnable: ${bin.problem}`);
-  return new ManagedProcess({ name: `${bin.impl}-csi-${bin.name}`, command: bin.command, args: [...bin.leadingArgs, ...flags], logFile });
+  // Node's own flags go before the script.
+  const nodeArgs = bin.impl === 'ours' && opts.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfile.dir}`, `--cpu-prof-name=${opts.cpuProfile.name}`] : [];
+  return new ManagedProcess({ name: `${bin.impl}-csi-${bin.name}`, command: bin.command, args: [...nodeArgs, ...bin.leadingArgs, ...flags], logFile });
 }
 
 /** The User-Agent prefix both implementations' API requests start with (only one runs at a time). */

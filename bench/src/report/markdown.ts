@@ -1,6 +1,7 @@
 // The results as markdown: one table per scenario with the median of each side and ours/Go.
 import { PROFILES, SCENARIOS, type ScenarioId } from '../catalogue.js';
-import { oursBetter, type CeilingRecord, type ReportRow, type SkipRecord } from './model.js';
+import { renderBreakdown, type BreakdownGroup } from '../breakdown/breakdown.js';
+import { oursBetter, type CeilingRecord, type ReportRow, type RunRecord, type SkipRecord } from './model.js';
 
 export interface ReportMeta {
   startedAt: string;
@@ -47,7 +48,24 @@ function escapeCell(s: string): string {
   return s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 }
 
-export function renderMarkdown(meta: ReportMeta, rows: readonly ReportRow[], skips: readonly SkipRecord[], ceiling: CeilingRecord | undefined): string {
+/** Each profile's breakdowns of one scenario, per side (failed runs left out). */
+export function breakdownGroups(runs: readonly RunRecord[], scenario: ScenarioId): BreakdownGroup[] {
+  const groups: BreakdownGroup[] = [];
+  for (const profile of Object.keys(PROFILES)) {
+    const mine = runs.filter((r) => r.scenario === scenario && r.profile === profile && !r.error && r.breakdown);
+    if (mine.length === 0) continue;
+    groups.push({ profile, ours: mine.filter((r) => r.impl === 'ours').map((r) => r.breakdown!), go: mine.filter((r) => r.impl === 'go').map((r) => r.breakdown!) });
+  }
+  return groups;
+}
+
+export function renderMarkdown(
+  meta: ReportMeta,
+  rows: readonly ReportRow[],
+  skips: readonly SkipRecord[],
+  ceiling: CeilingRecord | undefined,
+  runs: readonly RunRecord[] = [],
+): string {
   const out: string[] = [];
   out.push('# csi-sidecars-ts vs the Go sidecars', '');
   out.push(`Run ${meta.startedAt}, ${Math.round(meta.durationSeconds)} s, scale ${meta.scale}${meta.scale < 1 ? ' (scaled down: sizes below the defaults)' : ''}, ${meta.pairs} pair(s) per scenario and profile.`);
@@ -74,12 +92,13 @@ export function renderMarkdown(meta: ReportMeta, rows: readonly ReportRow[], ski
     if (mine.length === 0) continue;
     out.push('| profile | figure | ours | Go | ours/Go | |', '|---|---|--:|--:|--:|---|');
     for (const r of mine) {
-      const runs = r.oursRuns === r.goRuns ? '' : ` (runs: ${r.oursRuns}/${r.goRuns})`;
+      const runCounts = r.oursRuns === r.goRuns ? '' : ` (runs: ${r.oursRuns}/${r.goRuns})`;
       out.push(
-        `| ${PROFILES[r.profile].id} | ${escapeCell(r.label)} (${r.unit}) | ${formatValue(r.ours, r.unit)} | ${formatValue(r.go, r.unit)} | ${formatRatio(r.ratio)} | ${escapeCell(verdict(r) + runs)} |`,
+        `| ${PROFILES[r.profile].id} | ${escapeCell(r.label)} (${r.unit}) | ${formatValue(r.ours, r.unit)} | ${formatValue(r.go, r.unit)} | ${formatRatio(r.ratio)} | ${escapeCell(verdict(r) + runCounts)} |`,
       );
     }
     out.push('');
+    out.push(...renderBreakdown(breakdownGroups(runs, id)));
   }
   return out.join('\n');
 }

@@ -1,5 +1,6 @@
 // What a bench run records, and its reduction to one row per (scenario, profile, figure) with the
 // median of each side over the pairs and the ratio ours/Go.
+import type { RunBreakdown } from '../breakdown/breakdown.js';
 import type { Better, Figure } from '../figures.js';
 import type { Impl, ProfileId, ScenarioId, SidecarName, Target } from '../catalogue.js';
 import { median } from '../stats.js';
@@ -16,6 +17,8 @@ export interface RunRecord {
   notes: string[];
   /** The sidecar's API requests by "verb resource", and the User-Agents seen. */
   requests?: { byCall: Record<string, number>; userAgents: string[] };
+  /** Where the load's time went (not for idle runs, which have no load). */
+  breakdown?: RunBreakdown;
   /** A run that failed (timeout, sidecar crash): its figures are not used. */
   error?: string;
 }
