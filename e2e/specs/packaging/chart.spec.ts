@@ -288,6 +288,14 @@ describe('charts/csi-sidecars', () => {
     const defaults = await renderChart({ namespace: NS });
     expect(rulesOf(defaults, 'csi-csi-sidecars-resizer')).toContain('pods');
     expect(rulesOf(defaults, 'csi-csi-sidecars-provisioner')).not.toContain('referencegrants');
+    // AllAlpha turns CrossNamespaceVolumeDataSource on in the sidecar unless it is set to false.
+    const allAlpha = await renderChart({ namespace: NS, set: ['provisioner.flags.featureGates.AllAlpha=true'] });
+    expect(rulesOf(allAlpha, 'csi-csi-sidecars-provisioner')).toContain('referencegrants');
+    const allAlphaButXns = await renderChart({
+      namespace: NS,
+      set: ['provisioner.flags.featureGates.AllAlpha=true', 'provisioner.flags.featureGates.CrossNamespaceVolumeDataSource=false'],
+    });
+    expect(rulesOf(allAlphaButXns, 'csi-csi-sidecars-provisioner')).not.toContain('referencegrants');
     for (const s of SIDECARS) expect(rulesOf(defaults, `csi-csi-sidecars-${s}`)).not.toContain('secrets');
     expect(defaults.filter((o) => o.metadata.name.endsWith('-capacity'))).toEqual([]);
 

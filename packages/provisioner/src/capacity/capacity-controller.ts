@@ -26,6 +26,7 @@ import type {
   KubeObject,
   KubeRequester,
   Logger,
+  ResourceDescriptor,
   StorageClass,
   WorkQueueMetricsProvider,
   WorkResult,
@@ -97,6 +98,8 @@ export interface CapacityControllerDeps {
   classes: Informer<StorageClass>;
   /** CSIStorageCapacity objects in our namespace carrying our driver/managed-by labels. */
   capacities: Informer<CSIStorageCapacity>;
+  /** The API version to write (see detectCapacityApi); default storage.k8s.io/v1. */
+  resource?: ResourceDescriptor;
   segments: SegmentSource;
   clock: Clock;
   logger: Logger;
@@ -140,6 +143,7 @@ export class CapacityController implements Disposable {
   readonly #deps: CapacityControllerDeps;
   readonly #opts: CapacityControllerOptions;
   readonly #log: Logger;
+  readonly #resource: ResourceDescriptor;
   readonly #items = new Map<string, Item>();
   /** Objects to delete, by name (queue key `delete:<name>`). */
   readonly #doomed = new Map<string, CSIStorageCapacity>();
@@ -151,6 +155,7 @@ export class CapacityController implements Disposable {
     this.#deps = deps;
     this.#opts = opts;
     this.#log = deps.logger.withName('capacity');
+    this.#resource = deps.resource ?? CSI_STORAGE_CAPACITIES;
     this.queue = new RateLimitingQueue<string>({
       name: CAPACITY_QUEUE,
       clock: deps.clock,
@@ -357,7 +362,7 @@ export class CapacityController implements Disposable {
           capacity,
           ...(maximumVolumeSize ? { maximumVolumeSize } : {}),
         };
-        item.object = await createObject(this.#deps.client, CSI_STORAGE_CAPACITIES, body as KubeObject as CSIStorageCapacity & KubeObject, { signal });
+        item.object = await createObject(this.#deps.client, this.#resource, body as KubeObject as CSIStorageCapacity & KubeObject, { signal });
         this.#log.v(5).info('Created CSIStorageCapacity', { name: item.object.metadata?.name, storageClass: item.storageClassName, capacity });
         return undefined;
       }
@@ -368,7 +373,7 @@ export class CapacityController implements Disposable {
       if (maximumVolumeSize) updated.maximumVolumeSize = maximumVolumeSize;
       else delete updated.maximumVolumeSize;
       if (!ownedByUs && owner) updated.metadata = { ...updated.metadata, ownerReferences: [...(updated.metadata?.ownerReferences ?? []), { ...owner }] };
-      item.object = await updateObject(this.#deps.client, CSI_STORAGE_CAPACITIES, updated as KubeObject as CSIStorageCapacity & KubeObject, { signal });
+      item.object = await updateObject(this.#deps.client, this.#resource, updated as KubeObject as CSIStorageCapacity & KubeObject, { signal });
       return undefined;
     } catch (err) {
       if (isNotFound(err) && item.object) item.object = undefined;
@@ -386,7 +391,7 @@ export class CapacityController implements Disposable {
       return undefined;
     }
     try {
-      await deleteObject(this.#deps.client, CSI_STORAGE_CAPACITIES, name, c.metadata?.namespace ?? this.#opts.namespace, { signal });
+      await deleteObject(this.#deps.client, this.#resource, name, c.metadata?.namespace ?? this.#opts.namespace, { signal });
     } catch (err) {
       if (!isNotFound(err)) {
         this.#log.info('Deleting obsolete CSIStorageCapacity failed, will retry', { name, err: errorText(err) });

@@ -37,6 +37,21 @@ describe('resolveDataSource', () => {
     expect(referenceGranted(c, [{ ...grant, spec: { ...grant.spec, to: [{ group: '', kind: 'PersistentVolumeClaim', name: 'x' }] } }])).toBe(false);
     expect(referenceGranted(c, [])).toBe(false);
   });
+
+  it('reads an apiGroup the apiserver sends as null as the core group', () => {
+    // TypedObjectReference.apiGroup has no omitempty: unset arrives as "apiGroup": null.
+    const ref = JSON.parse('{"apiGroup":null,"kind":"PersistentVolumeClaim","name":"src","namespace":"other"}') as { kind: string; name: string };
+    const c = claim({ dataSourceRef: ref });
+    const grant = (to: { group: string; kind: string }) => ({
+      metadata: { namespace: 'other' },
+      spec: { from: [{ group: '', kind: 'PersistentVolumeClaim', namespace: 'ns' }], to: [to] },
+    });
+    expect(referenceGranted(c, [grant({ group: '', kind: 'PersistentVolumeClaim' })])).toBe(true);
+    expect(referenceGranted(c, [grant({ group: 'example.com', kind: 'PersistentVolumeClaim' })])).toBe(false);
+    const snapshotRef = claim({ dataSourceRef: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 's', namespace: 'other' } });
+    expect(referenceGranted(snapshotRef, [grant({ group: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot' })])).toBe(true);
+    expect(referenceGranted(snapshotRef, [grant({ group: '', kind: 'VolumeSnapshot' })])).toBe(false);
+  });
 });
 
 describe('snapshotContentSource', () => {

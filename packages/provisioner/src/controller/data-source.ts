@@ -5,6 +5,7 @@
 import { parseQuantity } from '@csi-sidecars-ts/shared';
 import type {
   CsiVolumeContentSourceInput,
+  KubeObject,
   PersistentVolume,
   PersistentVolumeClaim,
   VolumeSnapshot,
@@ -25,8 +26,7 @@ export class DataSourceError extends Error {
 }
 
 /** Minimal shape of a gateway.networking.k8s.io/v1beta1 ReferenceGrant. */
-export interface ReferenceGrant {
-  metadata?: { namespace?: string; name?: string };
+export interface ReferenceGrant extends KubeObject {
   spec?: {
     from?: { group?: string; kind?: string; namespace?: string }[];
     to?: { group?: string; kind?: string; name?: string }[];
@@ -58,7 +58,8 @@ export function referenceGranted(claim: PersistentVolumeClaim, grants: readonly 
     const validFrom = (grant.spec?.from ?? []).some((f) => (f.group ?? '') === '' && f.kind === 'PersistentVolumeClaim' && f.namespace === claim.metadata?.namespace);
     if (!validFrom) continue;
     for (const to of grant.spec?.to ?? []) {
-      if ((ref.apiGroup !== undefined && (to.group ?? '') !== ref.apiGroup) || (ref.apiGroup === undefined && (to.group ?? '') !== '') || to.kind !== ref.kind) continue;
+      // A set apiGroup must equal the grant's group; an unset one (the apiserver sends null) is the core group.
+      if ((to.group ?? '') !== (ref.apiGroup ?? '') || to.kind !== ref.kind) continue;
       if (!to.name || to.name === ref.name) return true;
     }
   }

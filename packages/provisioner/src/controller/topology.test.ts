@@ -8,6 +8,7 @@ import {
   accessibilityRequirements,
   claimNameHashAndIndex,
   fnv1_32,
+  sameLabels,
   volumeIsAccessible,
   volumeNodeAffinity,
   type AccessibilityInput,
@@ -169,6 +170,96 @@ describe('accessibilityRequirements, immediate binding', () => {
     // Known FNV-1 32-bit values.
     expect(fnv1_32('')).toBe(0x811c9dc5);
     expect(fnv1_32('a')).toBe(0x050c5d7e);
+  });
+});
+
+describe('cluster-wide topology cache (lookup generation)', () => {
+  function counted(l: ReturnType<typeof lookup>) {
+    const calls = { nodes: 0, csiNodes: 0 };
+    let generation = 0;
+    const counting: TopologyLookup = {
+      getCSINode: l.getCSINode,
+      getNode: l.getNode,
+      listNodes: () => (calls.nodes++, l.listNodes()),
+      listCSINodes: () => (calls.csiNodes++, l.listCSINodes()),
+      generation: () => generation,
+    };
+    return { counting, calls, bump: () => void generation++ };
+  }
+
+  it('lists Nodes and CSINodes once per generation, not once per claim', () => {
+    const l = zoneNodes();
+    const { counting, calls } = counted(l);
+    const results = ['c1', 'c2', 'c3', 'c4'].map((n) => accessibilityRequirements(input({ claimName: n, claimUid: n, lookup: counting }))!.requisite);
+    for (const r of results) expect(r).toEqual(zones('a', 'b', 'c'));
+    expect(calls).toEqual({ nodes: 1, csiNodes: 1 });
+  });
+
+  it('recomputes after the generation changes, and only then', () => {
+    const l = zoneNodes();
+    const { counting, bump } = counted(l);
+    expect(accessibilityRequirements(input({ claimUid: 'u1', lookup: counting }))!.requisite).toEqual(zones('a', 'b', 'c'));
+    l.nodes.push(node('n4', { zone: 'd' }));
+    l.csiNodes.push(csiNode('n4', ['zone']));
+    // Same generation: the cached aggregate is used (the lookup promised nothing changed).
+    expect(accessibilityRequirements(input({ claimUid: 'u2', lookup: counting }))!.requisite).toEqual(zones('a', 'b', 'c'));
+    bump();
+    expect(accessibilityRequirements(input({ claimUid: 'u3', lookup: counting }))!.requisite).toEqual(zones('a', 'b', 'c', 'd'));
+    l.nodes.splice(0, 1);
+    bump();
+    expect(accessibilityRequirements(input({ claimUid: 'u4', lookup: counting }))!.requisite).toEqual(zones('b', 'c', 'd'));
+  });
+
+  it('gives the same answers as without the cache, for selected nodes and per key set', () => {
+    const l = lookup(
+      [node('n1', { zone: 'a', rack: 'r1' }), node('n2', { zone: 'b', rack: 'r2' }), node('n3', { zone: 'b', rack: 'r2' })],
+      [csiNode('n1', ['zone']), csiNode('n2', ['zone', 'rack']), csiNode('n3', ['zone', 'rack'])],
+    );
+    const { counting } = counted(l);
+    for (const selectedNode of ['n1', 'n2', 'n3', 'n1']) {
+      const uid = `sel-${selectedNode}`;
+      const plain = accessibilityRequirements(input({ selectedNode, claimUid: uid, lookup: l }));
+      const cached = accessibilityRequirements(input({ selectedNode, claimUid: uid, lookup: counting }));
+      expect(cached).toEqual(plain);
+    }
+    expect(accessibilityRequirements(input({ selectedNode: 'n2', lookup: counting }))!.requisite).toEqual([
+      { segments: { rack: 'r1', zone: 'a' } },
+      { segments: { rack: 'r2', zone: 'b' } },
+    ]);
+  });
+
+  it('picks the keys of a random CSINode that has some when they differ', () => {
+    const l = lookup(
+      [node('n1', { zone: 'a', rack: 'r1' }), node('n2', { zone: 'b', rack: 'r2' })],
+      [csiNode('none', undefined), csiNode('n1', ['zone']), csiNode('n2', ['rack'])],
+    );
+    const { counting } = counted(l);
+    const zoneTerms = zones('a', 'b');
+    const rackTerms = [{ segments: { rack: 'r1' } }, { segments: { rack: 'r2' } }];
+    expect(accessibilityRequirements(input({ claimUid: 'low', lookup: counting, random: () => 0 }))!.requisite).toEqual(zoneTerms);
+    expect(accessibilityRequirements(input({ claimUid: 'high', lookup: counting, random: () => 0.99 }))!.requisite).toEqual(rackTerms);
+    // Without the cache (Go's shuffle), both key sets are possible too.
+    const seen = new Set<string>();
+    for (const r of [0, 0.3, 0.6, 0.99]) seen.add(JSON.stringify(accessibilityRequirements(input({ claimUid: `p${r}`, lookup: l, random: () => r }))!.requisite));
+    expect(seen).toEqual(new Set([JSON.stringify(zoneTerms), JSON.stringify(rackTerms)]));
+  });
+
+  it('keeps the per-claim answer on retry even after the generation changed', () => {
+    const l = zoneNodes();
+    const { counting, bump } = counted(l);
+    const cache = new TopologyCache();
+    const first = accessibilityRequirements(input({ lookup: counting, cache }));
+    l.nodes.push(node('n4', { zone: 'd' }));
+    bump();
+    expect(accessibilityRequirements(input({ lookup: counting, cache }))).toEqual(first);
+  });
+
+  it('sameLabels compares label maps (what invalidates a Node)', () => {
+    expect(sameLabels(node('a', { x: '1', y: '2' }), node('a', { y: '2', x: '1' }))).toBe(true);
+    expect(sameLabels({ metadata: {} }, node('a', {}))).toBe(true);
+    expect(sameLabels(node('a', { x: '1' }), node('a', { x: '2' }))).toBe(false);
+    expect(sameLabels(node('a', { x: '1' }), node('a', { x: '1', y: '' }))).toBe(false);
+    expect(sameLabels(node('a', { x: '1' }), node('a', { z: '1' }))).toBe(false);
   });
 });
 

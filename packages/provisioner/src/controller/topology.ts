@@ -26,6 +26,21 @@ export interface TopologyLookup {
   listCSINodes(): readonly CSINode[];
   getNode(name: string): Node | undefined;
   listNodes(): readonly Node[];
+  /**
+   * A number that changes whenever a Node or CSINode is added, changed or removed. When given,
+   * what is computed from all Nodes/CSINodes is kept until it changes, instead of being redone
+   * for every claim (O(nodes) each).
+   */
+  generation?(): number;
+}
+
+/** Whether two versions of an object carry the same labels (a Node's topology comes from its labels only). */
+export function sameLabels(a: { metadata?: { labels?: Record<string, string> } }, b: { metadata?: { labels?: Record<string, string> } }): boolean {
+  const la = a.metadata?.labels ?? {};
+  const lb = b.metadata?.labels ?? {};
+  const keys = Object.keys(la);
+  if (keys.length !== Object.keys(lb).length) return false;
+  return keys.every((k) => Object.hasOwn(lb, k) && la[k] === lb[k]);
 }
 
 /** The selected node (or its CSINode) no longer exists: the scheduler must pick again. */
@@ -101,20 +116,85 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
   return a;
 }
 
+/** Cluster-wide aggregates of one lookup generation (see TopologyLookup.generation). */
+interface ClusterAggregates {
+  generation: number;
+  /** Per driver: the topology keys of each CSINode that has some, in list order, and whether they are all alike. */
+  keysByDriver: Map<string, { candidates: (readonly string[])[]; allAlike: boolean }>;
+  /** Per key set: the sorted, unique terms of the Nodes that have all the keys. */
+  termsByKeys: Map<string, readonly TopologyTerm[]>;
+}
+
+const aggregatesByLookup = new WeakMap<TopologyLookup, ClusterAggregates>();
+
+function clusterAggregates(lookup: TopologyLookup): ClusterAggregates | undefined {
+  const generation = lookup.generation?.();
+  if (generation === undefined) return undefined;
+  let a = aggregatesByLookup.get(lookup);
+  if (!a || a.generation !== generation) {
+    a = { generation, keysByDriver: new Map(), termsByKeys: new Map() };
+    aggregatesByLookup.set(lookup, a);
+  }
+  return a;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}
+
+/** Keys of a random CSINode that has some for the driver (Go shuffles the CSINodes and takes the first). */
+function randomNodeKeys(input: AccessibilityInput, random: () => number): readonly string[] {
+  const aggregates = clusterAggregates(input.lookup);
+  if (!aggregates) {
+    for (const csiNode of shuffled(input.lookup.listCSINodes(), random)) {
+      const k = topologyKeysOf(csiNode, input.driverName);
+      if (k.length > 0) return k;
+    }
+    return [];
+  }
+  let byDriver = aggregates.keysByDriver.get(input.driverName);
+  if (!byDriver) {
+    const candidates: (readonly string[])[] = [];
+    for (const csiNode of input.lookup.listCSINodes()) {
+      const k = topologyKeysOf(csiNode, input.driverName);
+      if (k.length > 0) candidates.push(k);
+    }
+    byDriver = { candidates, allAlike: candidates.every((k) => sameKeys(k, candidates[0]!)) };
+    aggregates.keysByDriver.set(input.driverName, byDriver);
+  }
+  // The first of a shuffle is a uniform pick among them; all alike (the usual case): no pick needed.
+  const { candidates, allAlike } = byDriver;
+  const first = candidates[0];
+  if (!first) return [];
+  if (allAlike) return first;
+  return candidates[Math.floor(random() * candidates.length)] ?? first;
+}
+
+/** The terms of all Nodes that have every key, sorted and without duplicates. */
+function nodeTerms(lookup: TopologyLookup, keys: readonly string[]): readonly TopologyTerm[] {
+  const aggregates = clusterAggregates(lookup);
+  const id = keys.join('\u0000');
+  const cached = aggregates?.termsByKeys.get(id);
+  if (cached) return cached;
+  const terms: TopologyTerm[] = [];
+  for (const node of lookup.listNodes()) {
+    const term = termFromLabels(node.metadata?.labels, keys);
+    if (term && term.length > 0) terms.push(term);
+  }
+  // Only the sorted, unique list is ever used (accessibilityRequirements sorts it again).
+  const unique = sortUniqueTerms(terms);
+  aggregates?.termsByKeys.set(id, unique);
+  return unique;
+}
+
 function aggregateTopologies(input: AccessibilityInput, selectedNode: string, selectedKeys: readonly string[]): TopologyTerm[] {
   const random = input.random ?? Math.random;
   let keys: readonly string[];
   if (!selectedNode) {
     keys = input.cache.get(input.claimUid)?.topologyKeys ?? [];
     if (keys.length === 0) {
-      for (const csiNode of shuffled(input.lookup.listCSINodes(), random)) {
-        const k = topologyKeysOf(csiNode, input.driverName);
-        if (k.length > 0) {
-          keys = k;
-          input.cache.setTopologyKeys(input.claimUid, k);
-          break;
-        }
-      }
+      keys = randomNodeKeys(input, random);
+      if (keys.length > 0) input.cache.setTopologyKeys(input.claimUid, keys);
     }
     if (keys.length === 0) return [];
   } else {
@@ -123,20 +203,18 @@ function aggregateTopologies(input: AccessibilityInput, selectedNode: string, se
   }
   const cached = input.cache.get(input.claimUid)?.requisiteTerms;
   if (cached && cached.length > 0) return [...cached];
-  const terms: TopologyTerm[] = [];
-  for (const node of input.lookup.listNodes()) {
-    const term = termFromLabels(node.metadata?.labels, keys);
-    if (term && term.length > 0) terms.push(term);
-  }
+  const terms = nodeTerms(input.lookup, keys);
   if (terms.length === 0) throw new TopologyError(`topologyKeys [${keys.join(' ')}] were not found on any nodes`);
   input.cache.setRequisiteTerms(input.claimUid, terms);
-  return terms;
+  return [...terms];
 }
 
 /** FNV-1 (not 1a), 32 bit: what Go's hash/fnv New32 computes. */
+const utf8 = new TextEncoder();
+
 export function fnv1_32(text: string): number {
   let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
+  for (const byte of utf8.encode(text)) {
     h = Math.imul(h, 0x01000193) >>> 0;
     h = (h ^ byte) >>> 0;
   }

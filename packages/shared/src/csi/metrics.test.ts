@@ -47,6 +47,24 @@ describe('CsiOperationMetrics', () => {
     expect(text).toContain('grpc_status_code="OK",migrated="false"} 1');
   });
 
+  it('adds the migrated label later, replacing the start-up observations', async () => {
+    const registry = new Registry();
+    const metrics = new CsiOperationMetrics({ registry });
+    metrics.record('/csi.v1.Identity/GetPluginInfo', undefined, 0.1);
+    metrics.setDriverName('pd.csi.storage.gke.io');
+    metrics.enableMigratedLabel();
+    metrics.enableMigratedLabel();
+    expect(metrics.withMigratedLabel).toBe(true);
+    metrics.record('/csi.v1.Controller/CreateVolume', undefined, 1, true);
+    metrics.record('/csi.v1.Identity/Probe', undefined, 0.1);
+    const text = await registry.metrics();
+    expect(text).not.toContain('GetPluginInfo');
+    expect(text).toContain(
+      'csi_sidecar_operations_seconds_count{driver_name="pd.csi.storage.gke.io",method_name="/csi.v1.Controller/CreateVolume",grpc_status_code="OK",migrated="true"} 1',
+    );
+    expect(text).toContain('method_name="/csi.v1.Identity/Probe",grpc_status_code="OK",migrated="false"} 1');
+  });
+
   it('shares one histogram between connections on the same registry', async () => {
     const registry = new Registry();
     const a = new CsiOperationMetrics({ registry, driverName: 'a' });

@@ -37,26 +37,46 @@ export function grpcStatusLabel(error: unknown): string {
 }
 
 export class CsiOperationMetrics {
-  readonly #histogram: Histogram<Label>;
-  readonly #withMigrated: boolean;
+  #histogram: Histogram<Label>;
+  #withMigrated: boolean;
+  readonly #registry: Registry;
   #driverName = UNKNOWN_DRIVER_NAME;
 
   constructor(options: CsiOperationMetricsOptions) {
+    this.#registry = options.registry;
     this.#withMigrated = options.withMigratedLabel ?? false;
-    const labelNames: Label[] = ['driver_name', 'method_name', 'grpc_status_code'];
-    if (this.#withMigrated) labelNames.push('migrated');
     // Several connections may share one registry (one process serving several sidecars): reuse.
     const existing = options.registry.getSingleMetric(CSI_OPERATIONS_METRIC);
-    this.#histogram =
-      (existing as Histogram<Label> | undefined) ??
-      new Histogram<Label>({
-        name: CSI_OPERATIONS_METRIC,
-        help: CSI_OPERATIONS_HELP,
-        labelNames,
-        buckets: [...CSI_OPERATIONS_BUCKETS],
-        registers: [options.registry],
-      });
+    this.#histogram = (existing as Histogram<Label> | undefined) ?? this.#create();
     this.setDriverName(options.driverName ?? '');
+  }
+
+  #create(): Histogram<Label> {
+    const labelNames: Label[] = ['driver_name', 'method_name', 'grpc_status_code'];
+    if (this.#withMigrated) labelNames.push('migrated');
+    return new Histogram<Label>({
+      name: CSI_OPERATIONS_METRIC,
+      help: CSI_OPERATIONS_HELP,
+      labelNames,
+      buckets: [...CSI_OPERATIONS_BUCKETS],
+      registers: [this.#registry],
+    });
+  }
+
+  get withMigratedLabel(): boolean {
+    return this.#withMigrated;
+  }
+
+  /**
+   * Adds the `migrated` label once the driver turns out to be a CSI-migration target. The Go
+   * sidecars reconnect with a new metrics manager then, dropping what the first connection
+   * recorded; likewise the histogram is replaced and the start-up calls recorded so far dropped.
+   */
+  enableMigratedLabel(): void {
+    if (this.#withMigrated) return;
+    this.#withMigrated = true;
+    this.#registry.removeSingleMetric(CSI_OPERATIONS_METRIC);
+    this.#histogram = this.#create();
   }
 
   get driverName(): string {

@@ -29,6 +29,8 @@ export const VOLUME_ATTACHMENTS = res('storage.k8s.io', 'v1', 'volumeattachments
 export const CSI_NODES = res('storage.k8s.io', 'v1', 'csinodes', 'CSINode', false);
 export const CSI_DRIVERS = res('storage.k8s.io', 'v1', 'csidrivers', 'CSIDriver', false);
 export const CSI_STORAGE_CAPACITIES = res('storage.k8s.io', 'v1', 'csistoragecapacities', 'CSIStorageCapacity', true);
+/** What clusters before Kubernetes 1.24 serve (the provisioner detects which one at start-up). */
+export const CSI_STORAGE_CAPACITIES_V1BETA1 = res('storage.k8s.io', 'v1beta1', 'csistoragecapacities', 'CSIStorageCapacity', true);
 /** GA in Kubernetes 1.34; older clusters serve only v1beta1 (see VOLUME_ATTRIBUTES_CLASSES_V1BETA1). */
 export const VOLUME_ATTRIBUTES_CLASSES = res('storage.k8s.io', 'v1', 'volumeattributesclasses', 'VolumeAttributesClass', false);
 export const VOLUME_ATTRIBUTES_CLASSES_V1BETA1 = res('storage.k8s.io', 'v1beta1', 'volumeattributesclasses', 'VolumeAttributesClass', false);
@@ -36,6 +38,8 @@ export const LEASES = res('coordination.k8s.io', 'v1', 'leases', 'Lease', true);
 export const VOLUME_SNAPSHOTS = res('snapshot.storage.k8s.io', 'v1', 'volumesnapshots', 'VolumeSnapshot', true);
 export const VOLUME_SNAPSHOT_CONTENTS = res('snapshot.storage.k8s.io', 'v1', 'volumesnapshotcontents', 'VolumeSnapshotContent', false);
 export const VOLUME_SNAPSHOT_CLASSES = res('snapshot.storage.k8s.io', 'v1', 'volumesnapshotclasses', 'VolumeSnapshotClass', false);
+/** Gateway API CRD; the provisioner reads it for cross-namespace data sources (CrossNamespaceVolumeDataSource). */
+export const REFERENCE_GRANTS = res('gateway.networking.k8s.io', 'v1beta1', 'referencegrants', 'ReferenceGrant', true);
 
 /** 'v1' for the core group, 'group/version' otherwise: the apiVersion field of an object. */
 export function apiVersionOf(resource: ResourceDescriptor): string {

@@ -49,7 +49,7 @@ class KlogLogger implements Logger {
   }
 
   withValues(fields: LogFields): Logger {
-    return new KlogLogger(this.sink, this.level, { ...this.fields, ...fields }, this.name);
+    return new KlogLogger(this.sink, this.level, this.fields === EMPTY_FIELDS ? { ...fields } : { ...this.fields, ...fields }, this.name);
   }
 
   withName(name: string): Logger {
@@ -71,7 +71,7 @@ class KlogLogger implements Logger {
 
   private emit(sev: Severity, msg: string, err: unknown, fields: LogFields | undefined, always = false): void {
     if (!always && this.sink.verbosity < this.level) return;
-    const all: LogFields = { ...this.fields, ...fields };
+    const all: LogFields = fields === undefined ? this.fields : this.fields === EMPTY_FIELDS ? fields : { ...this.fields, ...fields };
     const now = this.sink.now();
     if (this.sink.format === 'json') {
       const rec: LogFields = { ts: now.getTime() / 1000, level: sev === 'E' ? 'error' : sev === 'W' ? 'warning' : 'info' };
@@ -83,10 +83,10 @@ class KlogLogger implements Logger {
       this.sink.write(JSON.stringify(rec));
       return;
     }
-    const parts = [`${header(sev, now)}] ${quote(this.name ? `${this.name}: ${msg}` : msg)}`];
-    if (err !== undefined) parts.push(`err=${quote(errorText(err))}`);
-    for (const [k, val] of Object.entries(all)) parts.push(`${k}=${textValue(val)}`);
-    this.sink.write(parts.join(' '));
+    let line = `${header(sev, now)}] ${quote(this.name ? `${this.name}: ${msg}` : msg)}`;
+    if (err !== undefined) line += ` err=${quote(errorText(err))}`;
+    for (const k in all) line += ` ${k}=${textValue(all[k])}`;
+    this.sink.write(line);
   }
 }
 
@@ -94,10 +94,20 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
+// Lines come in bursts within the same millisecond: the formatted time is reused until it changes.
+let lastHeaderMs = Number.NaN;
+let lastHeaderTail = '';
+const PID_FIELD = String(process.pid).padStart(7, ' ');
+
 function header(sev: Severity, d: Date): string {
   // klog: Lmmdd hh:mm:ss.uuuuuu threadid file:line] — we have no file:line worth printing.
-  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000`;
-  return `${sev}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${time} ${String(process.pid).padStart(7, ' ')} sidecar`;
+  const ms = d.getTime();
+  if (ms !== lastHeaderMs) {
+    const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000`;
+    lastHeaderTail = `${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${time} ${PID_FIELD} sidecar`;
+    lastHeaderMs = ms;
+  }
+  return sev + lastHeaderTail;
 }
 
 function quote(s: string): string {
@@ -138,8 +148,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     write: opts.write ?? ((line) => process.stderr.write(`${line}\n`)),
     now: opts.now ?? (() => new Date()),
   };
-  return new KlogLogger(sink, 0, {}, '');
+  return new KlogLogger(sink, 0, EMPTY_FIELDS, '');
 }
+
+const EMPTY_FIELDS: LogFields = Object.freeze({}) as LogFields;
 
 /** A logger that discards everything (for tests that do not assert on logs). */
 export const discardLogger: Logger = createLogger({ verbosity: -1, write: () => undefined });

@@ -227,7 +227,8 @@ const PLUGINS: readonly InTreePlugin[] = [
     },
     fromCsi: (pv, s, csi) => {
       const parts = csi.volumeHandle.split('/');
-      if (parts.length < 6) throw new MigrationError(`failed to get id components of ${csi.volumeHandle}: got ${parts.length}, wanted 6 or more`);
+      // Go's wording, trailing space included: it ends up in the provisioner's events.
+      if (parts.length < 6) throw new MigrationError(`failed to get id components.Got: ${parts.length}, wanted 6 components or more. `);
       const partition = partitionOf(csi);
       zoneTopologyFromCsi(pv, GCE_PD_TOPOLOGY_KEY, gceRegionFromZones);
       s.gcePersistentDisk = { pdName: parts[5]!, fsType: csi.fsType ?? '', readOnly: csi.readOnly ?? false, ...(partition !== undefined ? { partition } : {}) };

@@ -416,6 +416,12 @@ export class FakeApiServer {
     const meta = (obj.metadata ??= {});
     if (!meta.name && typeof meta.generateName === 'string') meta.name = `${meta.generateName}${randomUUID().slice(0, 5)}`;
     if (!meta.name) throw new HttpError(422, 'Invalid', `${r.kind}: metadata.name: Required value`);
+    // The one name rule every resource has (path segment names); kinds add stricter ones.
+    const badChar = ['/', '%'].find((c) => meta.name!.includes(c));
+    if (badChar || meta.name === '.' || meta.name === '..') {
+      const why = badChar ? `may not contain '${badChar}'` : `may not be '${meta.name}'`;
+      throw new HttpError(422, 'Invalid', `${r.kind}${r.group ? `.${r.group}` : ''} "${meta.name}" is invalid: metadata.name: Invalid value: "${meta.name}": ${why}`);
+    }
     if (r.namespaced && !meta.namespace) throw new HttpError(400, 'BadRequest', `${r.kind} ${meta.name}: namespace required`);
     const key = keyOf(obj);
     if (this.#bucket(rid).has(key)) throw new HttpError(409, 'AlreadyExists', `${r.plural}${r.group ? `.${r.group}` : ''} "${meta.name}" already exists`);
