@@ -9,6 +9,7 @@ import { CsiConnection } from '@csi-sidecars-ts/shared';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
 import { DRIVER_NAME } from '../../src/harness/control-plane.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';
+import { plantSecret, secretValue } from '../../src/harness/planted-secrets.js';
 import { startSidecarChecked } from '../../src/harness/sidecars.js';
 import { waitFor } from '../../src/harness/wait.js';
 import { forEach, ProvisionerKit, settledWarnings, type ClaimOptions } from './support.js';
@@ -120,6 +121,8 @@ beforeAll(async () => {
   await csi.start();
   provisioner = await startSidecarChecked(info, 'provisioner', {
     logName: 'csi-provisioner-bad-input.log',
+    // High verbosity: the end-of-run secret check covers what this level logs too.
+    verbosity: 5,
     extraArgs: ['--retry-interval-start=200ms', '--retry-interval-max=2s'],
   });
 });
@@ -163,7 +166,7 @@ describe('csi-provisioner with bad input', () => {
   });
 
   it('provisions the claim that waited for its secret once the secret exists, and still only one Warning', async () => {
-    await kit.kube.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'no-such-secret' }, stringData: { password: 'p' } } });
+    await plantSecret(kit.kube, NS, 'no-such-secret', { password: secretValue('password') });
     const pv = await kit.boundPv('missing-secret');
     expect(pv.metadata?.annotations).toMatchObject({
       'volume.kubernetes.io/provisioner-deletion-secret-name': 'no-such-secret',

@@ -3,11 +3,13 @@
 // again at deletion from the Secret the PV names — with DeleteVolume, the other secrets written
 // to the PV as references. The Kubernetes mock plugin ignores secrets and nothing else shows what
 // reached the plugin (the sidecar's own log strips secrets), so the plugin here is the project's
-// fake CSI plugin, used only to record the requests.
+// fake CSI plugin, used only to record the requests. The Secrets are planted (plantSecret) and
+// the provisioner runs at -v=6, so the run's end-of-suite check proves no value reached its log.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
+import { plantSecret, secretValue } from '../../src/harness/planted-secrets.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';
 import { startSidecarChecked } from '../../src/harness/sidecars.js';
 import { waitFor } from '../../src/harness/wait.js';
@@ -20,13 +22,17 @@ const DRIVER = 'e2e-prov-secrets.csi.test';
 const SC_TEMPLATES = 'e2e-prov-secrets-templates';
 const SC_DEFAULT = 'e2e-prov-secrets-default';
 const P = 'csi.storage.k8s.io';
+const USER = secretValue('user');
+const PASSWORD = secretValue('password');
+const ROTATED = secretValue('rotated');
+const TOKEN = secretValue('token');
 
 const kit = new ProvisionerKit(NS);
 let plugin: FakeCsiPlugin;
 let provisioner: ManagedProcess | undefined;
 
 async function secret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
-  await kit.kube.core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData: data } });
+  await plantSecret(kit.kube, namespace, name, data);
 }
 
 function createRequestFor(pvName: string): FakeRequest<'CreateVolume'> {
@@ -62,6 +68,7 @@ beforeAll(async () => {
   provisioner = await startSidecarChecked(info, 'provisioner', {
     csiAddress: plugin.socketPath,
     logName: 'csi-provisioner-secrets.log',
+    verbosity: 6,
     extraArgs: ['--retry-interval-start=200ms', '--retry-interval-max=2s'],
   });
 }, 60_000);
@@ -77,12 +84,12 @@ afterAll(async () => {
 
 describe('csi-provisioner secrets', () => {
   it('resolves every secret template for the claim, sends the provisioner secret and references the others', async () => {
-    await secret(NS, 'db-provision', { username: 'admin', password: 's3cr3t' });
+    await secret(NS, 'db-provision', { username: USER, password: PASSWORD });
     const claim = await kit.claim('db', SC_TEMPLATES, { annotations: { team: 'blue' } });
     const pvName = `pvc-${claim.metadata!.uid}`;
     const pv = await kit.boundPv('db');
     const req = createRequestFor(pvName);
-    expect(req.secrets).toEqual({ username: 'admin', password: 's3cr3t' });
+    expect(req.secrets).toEqual({ username: USER, password: PASSWORD });
     // The reserved keys are consumed by the sidecar, the rest reaches the plugin.
     expect(req.parameters).toEqual({ pool: 'gold' });
     expect(pv.spec?.csi).toMatchObject({
@@ -101,23 +108,19 @@ describe('csi-provisioner secrets', () => {
   it('reads the provisioner secret again for DeleteVolume, from the Secret the PV names', async () => {
     const pv = (await kit.pvs()).find((p) => p.spec?.claimRef?.name === 'db')!;
     // Rotated credentials: deletion must use what the Secret holds now.
-    await kit.kube.core.replaceNamespacedSecret({
-      name: 'db-provision',
-      namespace: NS,
-      body: { metadata: { name: 'db-provision' }, stringData: { username: 'admin', password: 'rotated' } },
-    });
+    await plantSecret(kit.kube, NS, 'db-provision', { username: USER, password: ROTATED }, { replace: true });
     await kit.deleteClaim('db');
     await waitFor('PV deleted', async () => (await kit.readPv(pv.metadata!.name!)) === undefined);
     const del = plugin.callsTo('DeleteVolume').find((c) => c.request.volume_id === pv.spec!.csi!.volumeHandle && c.outcome === 'OK');
-    expect(del?.request.secrets).toEqual({ username: 'admin', password: 'rotated' });
+    expect(del?.request.secrets).toEqual({ username: USER, password: ROTATED });
     expect(plugin.store.byName(pv.metadata!.name!)).toBeUndefined();
   });
 
   it('uses the default secret for every operation when only csi.storage.k8s.io/secret-* is set', async () => {
-    await secret(VAULT, 'shared', { token: 't0k3n' });
+    await secret(VAULT, 'shared', { token: TOKEN });
     const claim = await kit.claim('defaults', SC_DEFAULT);
     const pv = await kit.boundPv('defaults');
-    expect(createRequestFor(`pvc-${claim.metadata!.uid}`).secrets).toEqual({ token: 't0k3n' });
+    expect(createRequestFor(`pvc-${claim.metadata!.uid}`).secrets).toEqual({ token: TOKEN });
     const ref = { name: 'shared', namespace: VAULT };
     expect(pv.spec?.csi).toMatchObject({
       controllerPublishSecretRef: ref,

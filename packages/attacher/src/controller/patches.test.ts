@@ -8,8 +8,10 @@ import {
   detachErrorPatch,
   detachedStatusPatch,
   kubeTime,
+  MAX_VOLUME_ERROR_MESSAGE_BYTES,
   removeFinalizerPatch,
   vaAttachMetadataPatch,
+  volumeErrorMessage,
 } from './patches.js';
 
 const obj = (finalizers?: string[]) => ({ metadata: { name: 'pv', ...(finalizers ? { finalizers } : {}) } });
@@ -188,5 +190,23 @@ describe('patch contents (tables)', () => {
     ['detach error: attached untouched', detachErrorPatch('t1', 'm'), { attached: true }, { attached: true, detachError: { time: 't1', message: 'm' } }],
   ])('status %s', (_name, patch, before, after) => {
     expect(applyMergePatch({ status: before }, patch)).toEqual({ status: after });
+  });
+});
+
+describe('volumeErrorMessage', () => {
+  it('keeps a message the API server accepts as it is', () => {
+    const m = 'x'.repeat(MAX_VOLUME_ERROR_MESSAGE_BYTES);
+    expect(volumeErrorMessage(m)).toBe(m);
+  });
+
+  it('cuts a longer one (a driver echoing a huge volume ID) to the API limit, on a character boundary, saying so', () => {
+    const long = `rpc error: code = NotFound desc = volume ${'名'.repeat(2000)} not found`;
+    const cut = volumeErrorMessage(long);
+    expect(Buffer.byteLength(cut, 'utf8')).toBeLessThanOrEqual(MAX_VOLUME_ERROR_MESSAGE_BYTES);
+    expect(cut.startsWith('rpc error: code = NotFound desc = volume 名')).toBe(true);
+    expect(cut).toMatch(/名\.\.\. \(\d+ bytes, cut\)$/);
+    expect(cut).not.toContain('\uFFFD');
+    expect(attachErrorPatch('t', long, 5)).toEqual({ status: { attachError: { time: 't', message: cut, errorCode: 5 } } });
+    expect(detachErrorPatch('t', long)).toEqual({ status: { detachError: { time: 't', message: cut } } });
   });
 });

@@ -58,14 +58,32 @@ export function detachedStatusPatch(): Record<string, unknown> {
   return { status: { attached: false, detachError: null, attachmentMetadata: null } };
 }
 
+/**
+ * The API server refuses a VolumeError message over 1024 bytes (its error text claims 262144).
+ * A driver that echoes a long volume ID would otherwise keep the error off the VA for good — the
+ * Go attacher's failure mode: retried forever, nothing for the user to see. Cut on a character
+ * boundary and say how long the whole message was.
+ */
+export const MAX_VOLUME_ERROR_MESSAGE_BYTES = 1024;
+
+export function volumeErrorMessage(message: string): string {
+  const bytes = Buffer.byteLength(message, 'utf8');
+  if (bytes <= MAX_VOLUME_ERROR_MESSAGE_BYTES) return message;
+  const suffix = `... (${bytes} bytes, cut)`;
+  let cut = Buffer.from(message, 'utf8').subarray(0, MAX_VOLUME_ERROR_MESSAGE_BYTES - Buffer.byteLength(suffix)).toString('utf8');
+  // A multi-byte character split at the cut decodes to U+FFFD: drop it.
+  cut = cut.replace(/\uFFFD+$/, '');
+  return `${cut}${suffix}`;
+}
+
 /** A failed attach: time, message and, for a gRPC error, its numeric code (null clears an old one). */
 export function attachErrorPatch(time: string, message: string, errorCode: number | undefined): Record<string, unknown> {
-  return { status: { attachError: { time, message, errorCode: errorCode ?? null } } };
+  return { status: { attachError: { time, message: volumeErrorMessage(message), errorCode: errorCode ?? null } } };
 }
 
 /** A failed detach: time and message (the API has no use for a code here, Go sends none). */
 export function detachErrorPatch(time: string, message: string): Record<string, unknown> {
-  return { status: { detachError: { time, message } } };
+  return { status: { detachError: { time, message: volumeErrorMessage(message) } } };
 }
 
 /** metav1.Time as the API server writes it: RFC 3339 in UTC, whole seconds. */

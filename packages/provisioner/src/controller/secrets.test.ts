@@ -86,4 +86,15 @@ describe('secretReference', () => {
       ),
     ).toThrow('"${pv.name}.x" resolved to "pvc-123.x" which is not a valid namespace name');
   });
+
+  it('cuts a huge value in the message so the reason survives the event message limit', () => {
+    const huge = { ...ctx, claim: { ...claim, annotations: { team: `Blue_${'x'.repeat(100_000)}` } } };
+    let message = '';
+    try {
+      secretReference(PROVISIONER_SECRET, { 'csi.storage.k8s.io/provisioner-secret-name': "${pvc.annotations['team']}", 'csi.storage.k8s.io/provisioner-secret-namespace': 'ns' }, huge);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe(`"\${pvc.annotations['team']}" resolved to "Blue_${'x'.repeat(59)}"... (100005 characters) which is not a valid secret name`);
+  });
 });

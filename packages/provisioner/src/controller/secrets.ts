@@ -156,8 +156,8 @@ export function secretReference(secret: SecretParams, params: Params, ctx: Secre
   if (!isDns1123Label(namespace)) {
     throw new SecretParameterError(
       templates.namespace !== namespace
-        ? `${JSON.stringify(templates.namespace)} resolved to ${JSON.stringify(namespace)} which is not a valid namespace name`
-        : `${JSON.stringify(templates.namespace)} is not a valid namespace name`,
+        ? `${quoted(templates.namespace)} resolved to ${quoted(namespace)} which is not a valid namespace name`
+        : `${quoted(templates.namespace)} is not a valid namespace name`,
     );
   }
 
@@ -171,18 +171,27 @@ export function secretReference(secret: SecretParams, params: Params, ctx: Secre
   if (!isDns1123Subdomain(name)) {
     throw new SecretParameterError(
       templates.name !== name
-        ? `${JSON.stringify(templates.name)} resolved to ${JSON.stringify(name)} which is not a valid secret name`
-        : `${JSON.stringify(templates.name)} is not a valid secret name`,
+        ? `${quoted(templates.name)} resolved to ${quoted(name)} which is not a valid secret name`
+        : `${quoted(templates.name)} is not a valid secret name`,
     );
   }
   return { name, namespace };
+}
+
+/**
+ * A value quoted for an error message. A value longer than any valid name (253) is cut: an event
+ * message is cut at 1024 characters, and a huge annotation resolved into a name would otherwise
+ * push the reason ("which is not a valid secret name") out of it.
+ */
+function quoted(value: string): string {
+  return value.length <= 253 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 64))}... (${value.length} characters)`;
 }
 
 function resolveOrThrow(template: string, params: ReadonlyMap<string, string>): string {
   try {
     return resolveTemplate(template, params);
   } catch (err) {
-    if (err instanceof TemplateError) throw new SecretParameterError(`error resolving value ${JSON.stringify(template)}: ${err.message}`);
+    if (err instanceof TemplateError) throw new SecretParameterError(`error resolving value ${quoted(template)}: ${err.message}`);
     throw err;
   }
 }

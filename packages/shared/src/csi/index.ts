@@ -19,4 +19,5 @@ export * from './unary-caller.js';
 export * from './testing/fake-plugin.js';
 export * from './testing/fake-volume-store.js';
 export * from './testing/grpc-status.js';
+export * from './testing/seeded-random.js';
 export * from './fault-proxy/index.js';
