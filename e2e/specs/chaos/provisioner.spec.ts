@@ -6,7 +6,9 @@
 //
 // CSI_CHAOS_EXTENDED=1 adds slower scenarios (rows 2 and 15 of beyond.md §5.2).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { get as httpGet } from 'node:http';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
+import { freePort } from '../../src/harness/ports.js';
 import { waitFor } from '../../src/harness/wait.js';
 import { ChaosEnv, deleteClaims, pvNameOf } from '../../src/faults/chaos.js';
 import { IMPLS, exitWithin, launch, privateHostnames, unavailable, type Impl } from '../../src/faults/implementations.js';
@@ -38,6 +40,18 @@ async function available(impl: Impl, row: string, scenario: string): Promise<boo
 function expectCleanIfOurs(impl: Impl, r: ScenarioResult): void {
   mine.push(r);
   if (impl === 'ours') expect(r.outcome).toBe('clean');
+}
+
+/** The status of GET /readyz on 127.0.0.1:port (0: no answer). */
+function readyz(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpGet({ host: '127.0.0.1', port, path: '/readyz', agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+  });
 }
 
 async function leaseHolder(): Promise<string | undefined> {
@@ -157,8 +171,14 @@ describe.each(IMPLS)('%s csi-provisioner under faults', (impl) => {
     await proxy.addRule({ methods: ['CreateVolume'], action: { type: 'delay', ms: 2000 } });
     const idA = `${impl}-a`;
     const idB = `${impl}-b`;
+    const httpPort = await freePort();
     const a = env.own(
-      await launch(info, impl, 'provisioner', { csiAddress: proxy.address, extraArgs: args(le), logName: `chaos-r7-${impl}-a.log`, ...(twoReplicas ? { hostname: idA } : {}) }),
+      await launch(info, impl, 'provisioner', {
+        csiAddress: proxy.address,
+        extraArgs: args([...le, `--http-endpoint=127.0.0.1:${httpPort}`]),
+        logName: `chaos-r7-${impl}-a.log`,
+        ...(twoReplicas ? { hostname: idA } : {}),
+      }),
     );
     if (twoReplicas) await waitFor('replica a leads', async () => (await leaseHolder()) === idA, { timeoutMs: 30_000, intervalMs: 100 });
     else await waitFor('the replica leads', async () => !!(await leaseHolder()), { timeoutMs: 30_000, intervalMs: 100 });
@@ -167,8 +187,20 @@ describe.each(IMPLS)('%s csi-provisioner under faults', (impl) => {
     for (const n of names) await env.createClaim(n, SC);
     await waitFor('CreateVolume calls in flight', async () => (await proxy.calls('CreateVolume')).length >= 3, { timeoutMs: 30_000, intervalMs: 50 });
 
+    const readyBefore = await readyz(httpPort);
     const termAt = Date.now();
     a.signal('SIGTERM');
+    // Readiness must turn false at the start of the drain (beyond.md §4.2), while the process still serves.
+    let notReadyMs: number | undefined;
+    let readyDuring = readyBefore;
+    while (a.running && Date.now() - termAt < 10_000) {
+      readyDuring = await readyz(httpPort);
+      if (readyDuring !== 200) {
+        if (readyDuring !== 0) notReadyMs = Date.now() - termAt;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await env.deleteClaim(names[0]!);
     const code = await exitWithin(a, 45_000);
     const exitMs = Date.now() - termAt;
@@ -188,12 +220,16 @@ describe.each(IMPLS)('%s csi-provisioner under faults', (impl) => {
     const notes =
       `leader exited with ${code} ${exitMs} ms after SIGTERM, Lease holder then ${JSON.stringify(holderAtExit)}` +
       (takeoverMs !== undefined ? `; standby leading ${takeoverMs} ms after SIGTERM` : '') +
-      `; the other claims Bound ${boundMs} ms after SIGTERM`;
+      `; the other claims Bound ${boundMs} ms after SIGTERM` +
+      `; /readyz ${readyBefore} before SIGTERM, ${notReadyMs !== undefined ? `${readyDuring} ${notReadyMs} ms after it` : `never not-ready while draining (last answer ${readyDuring === 0 ? 'none: port closed' : readyDuring})`}`;
     expectCleanIfOurs(impl, await env.finish({ row: '7', scenario, impl, notes, ...(convergedMs !== undefined ? { convergedMs } : {}) }, diff));
     if (impl === 'ours') {
       // Graceful: the drain finished in time (exit 0) and the Lease was handed over, not left to expire.
       expect(code).toBe(0);
       expect(twoReplicas ? ['', idB] : ['']).toContain(holderAtExit);
+      expect(readyBefore).toBe(200);
+      expect(readyDuring).toBe(503);
+      expect(notReadyMs).toBeLessThan(2000);
     }
   });
 

@@ -6,9 +6,10 @@ import { CsiConnection, createKubeClient, isAlreadyExists, isNotFound, type Kube
 import type { ClusterInfo } from '../harness/control-plane.js';
 import type { ManagedProcess } from '../harness/managed-process.js';
 import { waitFor } from '../harness/wait.js';
+import { ApiFaultProxy } from './api-proxy.js';
 import { FaultProxyProcess } from './fault-proxy.js';
 import type { Impl } from './implementations.js';
-import { describeDiff, inventoryDiff, isClean, removeLeaks, snapshot, type InventoryDiff, type Snapshot } from './inventory.js';
+import { JOURNAL_ENTRY_PREFIX, describeDiff, inventoryDiff, isClean, removeLeaks, snapshot, type InventoryDiff, type Snapshot } from './inventory.js';
 import { recordResult, type ScenarioResult } from './results.js';
 
 export const GiB = 1024n ** 3n;
@@ -21,6 +22,7 @@ export class ChaosEnv {
   readonly csi: CsiConnection;
   readonly #procs: ManagedProcess[] = [];
   readonly #proxies: FaultProxyProcess[] = [];
+  readonly #apiProxies: ApiFaultProxy[] = [];
 
   private constructor(info: ClusterInfo, namespace: string, client: KubeClient, csi: CsiConnection) {
     this.info = info;
@@ -60,10 +62,18 @@ export class ChaosEnv {
     return p;
   }
 
+  /** An API fault proxy in front of the apiserver, as `token` (default: the admin), closed by stopAll(). */
+  async apiProxy(token = this.info.token): Promise<ApiFaultProxy> {
+    const p = await ApiFaultProxy.start(this.info.apiServerUrl, token);
+    this.#apiProxies.push(p);
+    return p;
+  }
+
   /** Stops every sidecar and proxy the scenario started. */
   async stopAll(): Promise<void> {
     for (const p of this.#procs.splice(0)) await p.stop(5000);
     for (const p of this.#proxies.splice(0)) await p.close();
+    for (const p of this.#apiProxies.splice(0)) await p.close();
   }
 
   async dispose(): Promise<void> {
@@ -215,9 +225,15 @@ export class ChaosEnv {
     const inventory = describeDiff(diff);
     const clean = isClean(diff) && problem === undefined;
     const outcome = problem === undefined ? inventory : isClean(diff) ? problem : `${inventory}; ${problem}`;
-    const r: ScenarioResult = { ...result, outcome, clean };
+    const r: ScenarioResult = { ...result, outcome, clean, leaked: diff.leaked.length, stuck: diff.finalizers.length + diff.dangling.length + diff.stillPublished.length + diff.journal.length };
     recordResult(r);
     await removeLeaks(this.csi, diff.leaked);
+    // Journal entries a failed scenario left would count against the next one.
+    for (const j of diff.journal) {
+      const [lease, ...rest] = j.split('/');
+      const body = { metadata: { annotations: { [`${JOURNAL_ENTRY_PREFIX}${rest.join('/')}`]: null } } };
+      await this.request('PATCH', `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases/${lease}`, body, 'application/merge-patch+json').catch(() => undefined);
+    }
     await this.forceCleanup();
     return r;
   }

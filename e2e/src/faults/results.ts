@@ -17,6 +17,10 @@ export interface ScenarioResult {
   /** Time from the fault's end (restart, recovery) to a clean state; undefined if it never got there. */
   convergedMs?: number;
   notes?: string;
+  /** Backend volumes no PV describes, after the scenario. */
+  leaked?: number;
+  /** Objects left with a finalizer, PVs without a volume, volumes still published, journal entries. */
+  stuck?: number;
 }
 
 /** Where results go: $CSI_CHAOS_RESULTS, else a file in the temp folder. */
@@ -41,4 +45,37 @@ export function resultsTable(results: readonly ScenarioResult[]): string {
     rows.push(`| ${r.row} | ${r.scenario} | ${r.impl} | ${r.outcome}${r.notes ? ` (${r.notes})` : ''} | ${converged} |`);
   }
   return rows.join('\n');
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s`);
+
+function cell(r: ScenarioResult | undefined): string {
+  if (!r) return '—';
+  if (r.outcome.startsWith('not run')) return r.outcome;
+  const counts = r.leaked !== undefined ? `leaked ${r.leaked}, stuck ${r.stuck ?? 0}, ` : '';
+  const verdict = r.clean ? '**clean**' : r.outcome;
+  return `${verdict} (${counts}converged ${seconds(r.convergedMs)})${r.notes ? `; ${r.notes}` : ''}`;
+}
+
+const rowOrder = (row: string) => {
+  const n = Number.parseInt(row, 10);
+  return Number.isNaN(n) ? 100 : n;
+};
+
+/**
+ * Go next to ours, one line per scenario (the last result of each implementation wins when a
+ * scenario ran more than once).
+ */
+export function comparisonTable(results: readonly ScenarioResult[]): string {
+  const byScenario = new Map<string, { row: string; scenario: string; go?: ScenarioResult; ours?: ScenarioResult }>();
+  for (const r of results) {
+    const key = `${r.row}\u0000${r.scenario}`;
+    const entry = byScenario.get(key) ?? { row: r.row, scenario: r.scenario };
+    entry[r.impl] = r;
+    byScenario.set(key, entry);
+  }
+  const lines = ['| § 5.2 row | scenario | Go outcome | our outcome |', '|---|---|---|---|'];
+  const sorted = [...byScenario.values()].sort((a, b) => rowOrder(a.row) - rowOrder(b.row) || a.row.localeCompare(b.row));
+  for (const e of sorted) lines.push(`| ${e.row} | ${e.scenario} | ${cell(e.go)} | ${cell(e.ours)} |`);
+  return lines.join('\n');
 }

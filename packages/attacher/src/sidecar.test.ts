@@ -265,6 +265,23 @@ describe('detach', () => {
     expect(env.plugin.callsTo('ControllerUnpublishVolume')).toHaveLength(3);
   });
 
+  it('does not unpublish again when the finalizer removal after a successful unpublish fails (#587)', async () => {
+    env = await startEnv();
+    await attached('va-w', 'pv-w', 'vol-w');
+    env.server.failNext({ method: 'PATCH', path: /\/volumeattachments\/va-w$/ }, { code: 500, reason: 'InternalError', message: 'etcd hiccup' }, 3);
+    env.server.remove(VOLUME_ATTACHMENTS, 'va-w');
+    await eventually(() => getVa('va-w') === undefined, 'VA detached and gone');
+    expect(env.plugin.callsTo('ControllerUnpublishVolume')).toHaveLength(1);
+    expect(env.plugin.store.get('vol-w')?.publications.size).toBe(0);
+
+    // The memory is per VolumeAttachment UID: a new VA under the same name is unpublished again.
+    await attached('va-w', 'pv-w', 'vol-w');
+    env.server.remove(VOLUME_ATTACHMENTS, 'va-w');
+    await eventually(() => getVa('va-w') === undefined, 'second VA detached and gone');
+    expect(env.plugin.callsTo('ControllerUnpublishVolume')).toHaveLength(2);
+    expect(env.plugin.store.get('vol-w')?.publications.size).toBe(0);
+  });
+
   it('detaches a VA whose attach never succeeded (attach is uncertain until attached)', async () => {
     env = await startEnv({ run: { retryIntervalStartMs: 60_000, retryIntervalMaxMs: 60_000 } });
     env.plugin.store.seed({ volumeId: 'vol-u' });

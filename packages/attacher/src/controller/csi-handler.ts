@@ -52,6 +52,9 @@ export interface CsiHandlerOptions {
   uncertain: UncertainAttachments;
 }
 
+/** How long a successful unpublish is remembered while its API writes are retried. */
+export const UNPUBLISHED_MEMORY_MS = 5 * 60_000;
+
 /** Context added to an error on its way to the VA status (same wording as Go). */
 function wrap(prefix: string, err: unknown): Error {
   return new Error(`${prefix}: ${errorText(err)}`, { cause: err });
@@ -71,6 +74,13 @@ export class CsiAttachHandler implements AttachHandler {
    * from and the one its metadata patch produced): a cached copy at one of them predates the write.
    */
   readonly #supersededVersions = new Map<string, ReadonlySet<string>>();
+  /**
+   * Per VA name, the UID whose ControllerUnpublishVolume succeeded while the API writes after it
+   * did not (yet): a retry only has those writes left, and a second unpublish of a volume that
+   * is no longer published is what trips drivers up (external-attacher#587). Memory only, for a
+   * few minutes: after a restart the unpublish is repeated, as the Go attacher always does.
+   */
+  readonly #unpublished = new Map<string, { uid: string; at: number }>();
 
   constructor(options: CsiHandlerOptions) {
     this.#o = options;
@@ -143,6 +153,7 @@ export class CsiAttachHandler implements AttachHandler {
 
   forget(vaName: string): void {
     this.#forceSync.delete(vaName);
+    this.#unpublished.delete(vaName);
     this.#supersededVersions.delete(vaName);
     this.#o.uncertain.clear(vaName);
   }
@@ -278,7 +289,7 @@ export class CsiAttachHandler implements AttachHandler {
     }
     log.v(2).info('Detaching');
     try {
-      await this.#csiDetach(va, log);
+      await this.#csiDetach(va, log, forced);
     } catch (err) {
       await this.#saveError(name, detachErrorPatch(kubeTime(this.#o.clock.now()), errorText(err)), log);
       throw wrap('failed to detach', err);
@@ -287,22 +298,33 @@ export class CsiAttachHandler implements AttachHandler {
     log.v(4).info('Fully detached');
   }
 
-  async #csiDetach(va: VolumeAttachment, log: Logger): Promise<void> {
+  async #csiDetach(va: VolumeAttachment, log: Logger, forced: boolean): Promise<void> {
     const { caches, driver, api } = this.#o;
     const name = va.metadata?.name ?? '';
-    const volume = this.#csiVolumeOf(va);
-    const secrets = await this.#secretsOf(volume);
-    const nodeName = va.spec?.nodeName ?? '';
-    const nodeId = resolveNodeId(driver, nodeName, caches.csiNodes.getByName(undefined, nodeName), va);
+    const uid = va.metadata?.uid ?? '';
+    const done = this.#unpublished.get(name);
+    const now = this.#o.clock.now();
+    // The reconciler's verdict (forced: the backend says it is still published) always unpublishes.
+    if (!forced && uid !== '' && done?.uid === uid && now - done.at < UNPUBLISHED_MEMORY_MS) {
+      log.v(2).info('ControllerUnpublishVolume already succeeded for this VolumeAttachment; only the API writes are left');
+    } else {
+      const volume = this.#csiVolumeOf(va);
+      const secrets = await this.#secretsOf(volume);
+      const nodeName = va.spec?.nodeName ?? '';
+      const nodeId = resolveNodeId(driver, nodeName, caches.csiNodes.getByName(undefined, nodeName), va);
 
-    // Any error, NotFound included, may leave the volume attached: saved and retried.
-    await this.#o.csi.unpublish(unpublishRequestOf(volume, nodeId, secrets), { migrated: volume.migrated });
-    log.v(2).info('Detached');
+      // Any error, NotFound included, may leave the volume attached: saved and retried.
+      await this.#o.csi.unpublish(unpublishRequestOf(volume, nodeId, secrets), { migrated: volume.migrated });
+      log.v(2).info('Detached');
+      for (const [k, v] of this.#unpublished) if (now - v.at >= UNPUBLISHED_MEMORY_MS) this.#unpublished.delete(k);
+      if (uid !== '') this.#unpublished.set(name, { uid, at: now });
+    }
     this.#o.uncertain.clear(name);
 
     const finalized = va.metadata?.finalizers?.includes(this.#finalizer) ?? false;
     if (!finalized && !va.status?.attached) {
       log.v(4).info('Already fully detached');
+      this.#unpublished.delete(name);
       return;
     }
     try {
@@ -322,6 +344,7 @@ export class CsiAttachHandler implements AttachHandler {
         });
       }
       this.#wrote(name, seen, written);
+      this.#unpublished.delete(name);
     } catch (err) {
       throw wrap('could not mark as detached', err);
     }
