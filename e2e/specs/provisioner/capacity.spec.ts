@@ -4,6 +4,7 @@
 // sidecar running "in" a pod owned by a ReplicaSet (objects the spec creates; no kubelet or
 // ReplicaSet controller runs) so the objects get that owner and kube-controller-manager's garbage
 // collector removes them with it.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, type V1CSIStorageCapacity } from '@kubernetes/client-node';
 import { CsiConnection, parseQuantity } from '@csi-sidecars-ts/shared';
@@ -120,6 +121,8 @@ describe('csi-provisioner --enable-capacity', () => {
     expect(await forClass(SC_IMMEDIATE)).toHaveLength(0);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/csistoragecapacities_desired_goal 1\b/);
+    // The API version probe (an invalid v1 object) was answered Invalid by the real apiserver.
+    expect(readFileSync(provisioner!.logFile, 'utf8')).toContain('Using the CSIStorageCapacity v1 API');
   });
 
   it('lets kube-scheduler place a claim that fits and refuse one that does not', async () => {

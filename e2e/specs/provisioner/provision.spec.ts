@@ -9,6 +9,7 @@ import { clusterInfo, clusterKube } from '../../src/harness/cluster-env.js';
 import { DRIVER_NAME, TOPOLOGY_KEY } from '../../src/harness/control-plane.js';
 import { statusCode } from '../../src/harness/kube.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';
+import { plantSecret, secretValue } from '../../src/harness/planted-secrets.js';
 import { freePort } from '../../src/harness/ports.js';
 import { startSidecarChecked } from '../../src/harness/sidecars.js';
 import { waitFor } from '../../src/harness/wait.js';
@@ -192,7 +193,7 @@ describe('csi-provisioner', () => {
     await claim('needs-secret', SC_SECRET);
     const event = await waitFor('ProvisioningFailed event', async () => (await eventsFor('needs-secret')).find((e) => e.reason === 'ProvisioningFailed'));
     expect(event.message).toContain('error getting secret needs-secret-creds in namespace e2e-provisioner');
-    await kube.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'needs-secret-creds' }, stringData: { password: 'p' } } });
+    await plantSecret(kube, NS, 'needs-secret-creds', { password: secretValue('password') });
     const pv = await boundPv('needs-secret');
     expect(pv.metadata?.annotations).toMatchObject({
       'volume.kubernetes.io/provisioner-deletion-secret-name': 'needs-secret-creds',

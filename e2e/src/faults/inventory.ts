@@ -13,6 +13,8 @@ export const OUR_FINALIZERS = [
   'provisioner.storage.kubernetes.io/cloning-protection',
 ];
 export const JOURNAL_LABEL = 'csi-sidecars-ts.io/journal';
+/** Prefix of the annotation keys holding journal entries (packages/provisioner journal-entry.ts). */
+export const JOURNAL_ENTRY_PREFIX = 'journal.csi-sidecars-ts.io/';
 
 export interface BackendVolume {
   id: string;
@@ -121,12 +123,17 @@ export async function inventoryDiff(
 
   let journal: string[] = [];
   if (opts.journalNamespace) {
-    const leases = await client.request<{ items: { metadata?: { name?: string } }[] }>({
+    const leases = await client.request<{ items: { metadata?: { name?: string; annotations?: Record<string, string> } }[] }>({
       method: 'GET',
       path: `/apis/coordination.k8s.io/v1/namespaces/${opts.journalNamespace}/leases`,
       query: { labelSelector: JOURNAL_LABEL },
     });
-    journal = leases.items.map((l) => l.metadata?.name ?? '');
+    // Entries are annotations on a few shard Leases, which stay when empty.
+    journal = leases.items.flatMap((l) =>
+      Object.keys(l.metadata?.annotations ?? {})
+        .filter((k) => k.startsWith(JOURNAL_ENTRY_PREFIX))
+        .map((k) => `${l.metadata?.name ?? ''}/${k.slice(JOURNAL_ENTRY_PREFIX.length)}`),
+    );
   }
   return { leaked, dangling, finalizers, stillPublished, journal };
 }

@@ -50,6 +50,40 @@ describe('deletion', () => {
     await eventuallyAsync(async () => /controller_persistentvolume_delete_total\{class="fast"\} 1/.test(await hh.registry.metrics()), 'delete metric');
   });
 
+  it('deletes a released PV with two API writes and no read: the finalizer patch from the cached PV, then DELETE (uid precondition)', async () => {
+    h = await startHarness();
+    const hh = h;
+    const vols = [1, 2, 3].map((n) => hh.plugin.store.seed({ name: `pvc-r${n}` }));
+    const before = hh.server.requests.length;
+    // pv-protection stands for kube-controller-manager's finalizer, which goes away on its own.
+    vols.forEach((v, n) => hh.server.create(PERSISTENT_VOLUMES, pv(`pvc-r${n + 1}`, v.volumeId, { phase: 'Released', finalizers: [FINALIZER, 'kubernetes.io/pv-protection'] })));
+    await eventually(() => [1, 2, 3].every((n) => !!get(hh, `pvc-r${n}`)?.metadata?.deletionTimestamp), 'PVs deleted');
+    for (const n of [1, 2, 3]) {
+      const cur = get(hh, `pvc-r${n}`)!;
+      expect(cur.metadata?.deletionTimestamp).toBeTruthy();
+      expect(cur.metadata?.finalizers).toEqual(['kubernetes.io/pv-protection']);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const calls = hh.server.requests.slice(before).filter((r) => !r.watch && r.path.includes('/persistentvolumes'));
+    const count = (method: string) => calls.filter((r) => r.method === method).length;
+    expect(count('DELETE')).toBe(3);
+    expect(count('PATCH')).toBe(3);
+    expect(count('GET')).toBe(0);
+    expect(hh.plugin.callsTo('DeleteVolume')).toHaveLength(3);
+  });
+
+  it('takes the finalizer off a fresh read when it moved since the cached version', async () => {
+    h = await startHarness();
+    const hh = h;
+    const vol = hh.plugin.store.seed({ name: 'pvc-m' });
+    hh.server.create(PERSISTENT_VOLUMES, pv('pvc-m', vol.volumeId, { phase: 'Released', finalizers: ['kubernetes.io/pv-protection', FINALIZER] }));
+    // The JSON patch's test op fails once (as when another finalizer went away first).
+    hh.server.failNext({ method: 'PATCH', path: /\/persistentvolumes\/pvc-m$/ }, { code: 422, reason: 'Invalid', message: 'the server rejected our request: testing value /metadata/finalizers/1 failed' });
+    await eventually(() => !(get(hh, 'pvc-m')?.metadata?.finalizers ?? []).includes(FINALIZER), 'finalizer removed');
+    expect(hh.server.requests.some((r) => r.method === 'GET' && !r.watch && r.path.endsWith('/persistentvolumes/pvc-m'))).toBe(true);
+    expect(hh.plugin.callsTo('DeleteVolume')).toHaveLength(1);
+  });
+
   it('keeps the finalizer in step with the reclaim policy and leaves bound volumes alone', async () => {
     h = await startHarness();
     const hh = h;

@@ -23,8 +23,11 @@ export {
 export type { JournalControllerDeps, JournalControllerOptions, JournalRecovery } from './controller/journal-controller.js';
 export {
   entryFromLease,
-  entryToLease,
-  journalLeaseName,
+  entryKeys,
+  entryClaimUids,
+  journalEntryKey,
+  journalShardName,
+  shardLease,
   journalLabelValue,
   journalSelector,
   replayRequest,
@@ -32,9 +35,10 @@ export {
   storedRequest,
   JournalEntryError,
   JOURNAL_LABEL,
-  JOURNAL_CLAIM_UID_LABEL,
-  JOURNAL_ANNOTATION,
+  JOURNAL_NODE_LABEL,
+  JOURNAL_ENTRY_PREFIX,
   JOURNAL_ENTRY_VERSION,
+  JOURNAL_SHARD_BUDGET_BYTES,
 } from './controller/journal-entry.js';
 export type { JournalEntry, StoredCreateVolumeRequest } from './controller/journal-entry.js';
 export * from './controller/constants.js';

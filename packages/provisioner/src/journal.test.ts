@@ -1,6 +1,7 @@
 // The crash-safe provisioning journal against the fake apiserver and the fake CSI plugin: an
-// entry is written before every CreateVolume and removed once settled, and a new provisioner
-// process (a restart, a new leader) finishes or cleans up whatever the previous one left.
+// entry is written before every CreateVolume (entries of concurrent provisions share a write)
+// and removed once settled, and a new provisioner process (a restart, a new leader) finishes or
+// cleans up whatever the previous one left.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   FakeApiServer,
@@ -16,12 +17,12 @@ import {
 import type { Lease, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import { BASE_CONTROLLER_CAPS, DRIVER, claim, eventually, eventuallyAsync, startInstance, storageClass, type ProvisionerInstance } from './__fixtures__/harness.js';
 import { PROVISIONING_PROTECTION_FINALIZER } from './controller/constants.js';
-import { JOURNAL_ANNOTATION, entryFromLease, entryToLease, storedRequest } from './controller/journal-entry.js';
+import { entryFromLease, entryKeys, entryText, journalEntryKey, shardLabels, shardLease, storedRequest } from './controller/journal-entry.js';
 import { JOURNAL_RECOVERIES_METRIC } from './controller/journal-controller.js';
 import type { ProvisionerSidecarOptions } from './sidecar.js';
 
 const NS = 'csi';
-const JOURNAL = { journalNamespace: NS };
+const JOURNAL = { journalNamespace: NS, journalRemovalDelayMs: 200 };
 
 let server: FakeApiServer | undefined;
 let plugin: FakeCsiPlugin | undefined;
@@ -54,6 +55,8 @@ async function stop(i: ProvisionerInstance): Promise<void> {
 }
 
 const leases = () => server!.list<Lease>(LEASES, NS);
+/** Journal entries stored, over all shard Leases. */
+const entries = () => leases().flatMap((l) => entryKeys(l));
 const pvs = () => server!.list<PersistentVolume>(PERSISTENT_VOLUMES);
 const uidOf = (name: string) => server!.get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, name, 'ns')!.metadata!.uid!;
 
@@ -75,7 +78,7 @@ describe('provisioning journal', () => {
     );
     const seen: Lease[][] = [];
     p.setHandler('CreateVolume', (req) => {
-      seen.push(leases());
+      seen.push(structuredClone(leases()));
       return p.store.createVolume(req);
     });
     const i = await start();
@@ -85,12 +88,55 @@ describe('provisioning journal', () => {
     await eventually(() => pvs().length === 1, 'PV saved');
     expect(seen).toHaveLength(1);
     expect(seen[0]).toHaveLength(1);
-    const entry = entryFromLease(seen[0]![0]!);
+    expect(entryKeys(seen[0]![0]!)).toEqual([journalEntryKey(uid, `pvc-${uid}`)]);
+    const entry = entryFromLease(seen[0]![0]!, journalEntryKey(uid, `pvc-${uid}`));
     expect(entry).toMatchObject({ driver: DRIVER, pvName: `pvc-${uid}`, claim: { namespace: 'ns', name: 'data', uid }, storageClass: 'secret', secretRef: { namespace: 'ns', name: 'creds' } });
     expect(entry.request.name).toBe(`pvc-${uid}`);
     expect(p.callsTo('CreateVolume')[0]!.request.secrets).toEqual({ password: 'hunter2' });
-    expect(seen[0]![0]!.metadata?.annotations?.[JOURNAL_ANNOTATION]).not.toContain('hunter2');
-    await eventually(() => leases().length === 0, 'entry settled');
+    expect(JSON.stringify(seen[0])).not.toContain('hunter2');
+    await eventually(() => entries().length === 0, 'entry settled');
+  });
+
+  it('records a burst of claims in a few shared Lease writes, each entry durable before its CreateVolume', async () => {
+    const { server: s, plugin: p } = await setup();
+    const N = 20;
+    for (let n = 0; n < N; n++) s.create(PERSISTENT_VOLUME_CLAIMS, claim(`data-${n}`, 'fast'));
+    const missing: string[] = [];
+    p.setHandler('CreateVolume', (req) => {
+      const uid = (req.name ?? '').replace(/^pvc-/, '');
+      if (!entries().includes(journalEntryKey(uid, req.name ?? ''))) missing.push(req.name ?? '');
+      return p.store.createVolume(req);
+    });
+    const before = s.requests.length;
+    // As many workers as claims (the Go default is 100): all of them provision at once.
+    await start({ workerThreads: N });
+    await eventually(() => pvs().length === N, 'all PVs saved');
+    await eventually(() => entries().length === 0, 'all entries settled');
+    expect(missing).toEqual([]);
+    const writes = s.requests.slice(before).filter((r) => r.path.includes('/leases') && r.method !== 'GET');
+    // Two per volume before group commit; now the adds share a write, removals likewise.
+    expect(writes.length).toBeLessThanOrEqual(4);
+    expect(leases().map((l) => l.metadata?.name)).toEqual([`csi-journal-0.${DRIVER}`]);
+  });
+
+  it('after a crash, replays entries that shared a write: finishes the wanted volumes, deletes the orphan', async () => {
+    const { server: s, plugin: p } = await setup();
+    lostAnswers(p);
+    const first = await start();
+    for (const n of [1, 2, 3]) s.create(PERSISTENT_VOLUME_CLAIMS, claim(`data-${n}`, 'fast'));
+    await p.waitForCalls('CreateVolume', 3);
+    await eventually(() => entries().length === 3, 'entries written');
+    await stop(first);
+    p.resetHandler('CreateVolume');
+    expect(p.store.all()).toHaveLength(3);
+    const orphan = p.store.all().find((v) => v.name === `pvc-${uidOf('data-2')}`)!.volumeId;
+    s.remove(PERSISTENT_VOLUME_CLAIMS, 'data-2', 'ns');
+
+    await start();
+    await eventually(() => pvs().length === 2 && p.store.all().length === 2, 'two PVs saved, the orphan deleted');
+    expect(p.callsTo('DeleteVolume').map((c) => c.request.volume_id)).toEqual([orphan]);
+    expect(pvs().map((pv) => pv.spec?.csi?.volumeHandle).sort()).toEqual(p.store.all().map((v) => v.volumeId).sort());
+    await eventually(() => entries().length === 0, 'entries settled');
   });
 
   it('finishes the PV after a restart when the claim still wants it (same volume, no second one)', async () => {
@@ -99,7 +145,7 @@ describe('provisioning journal', () => {
     const first = await start();
     s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
     await p.waitForCalls('CreateVolume', 1);
-    await eventually(() => leases().length === 1, 'entry written');
+    await eventually(() => entries().length === 1, 'entry written');
     await stop(first);
     p.resetHandler('CreateVolume');
     expect(p.store.all()).toHaveLength(1);
@@ -108,7 +154,7 @@ describe('provisioning journal', () => {
     await eventually(() => pvs().length === 1, 'PV saved by the new process');
     expect(pvs()[0]!.spec?.csi?.volumeHandle).toBe(p.store.all()[0]!.volumeId);
     expect(p.store.all()).toHaveLength(1);
-    await eventually(() => leases().length === 0, 'entry settled');
+    await eventually(() => entries().length === 0, 'entry settled');
   });
 
   it('deletes the volume after a restart when the claim was deleted meanwhile (external-provisioner #486)', async () => {
@@ -117,7 +163,7 @@ describe('provisioning journal', () => {
     const first = await start();
     s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
     await p.waitForCalls('CreateVolume', 1);
-    await eventually(() => leases().length === 1, 'entry written');
+    await eventually(() => entries().length === 1, 'entry written');
     await stop(first);
     p.resetHandler('CreateVolume');
     s.remove(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns');
@@ -127,7 +173,7 @@ describe('provisioning journal', () => {
     await eventually(() => p.store.all().length === 0, 'orphaned volume deleted');
     expect(p.callsTo('DeleteVolume').map((c) => c.request.volume_id)).toEqual([leaked]);
     expect(pvs()).toHaveLength(0);
-    await eventually(() => leases().length === 0, 'entry settled');
+    await eventually(() => entries().length === 0, 'entry settled');
     await eventuallyAsync(async () => (await second.registry.metrics()).includes(`${JOURNAL_RECOVERIES_METRIC}{outcome="orphan-deleted"} 1`), 'recovery metric');
   });
 
@@ -135,10 +181,11 @@ describe('provisioning journal', () => {
     const { server: s, plugin: p } = await setup();
     p.fail('CreateVolume', GrpcCode.Unavailable, 'busy', 1);
     p.fail('CreateVolume', GrpcCode.InvalidArgument, 'bad parameters');
-    await start();
+    // Removals are written lazily: sooner than the claim's retries (every 100 ms here) come.
+    await start({ journalRemovalDelayMs: 20 });
     s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
     await p.waitForCalls('CreateVolume', 2);
-    await eventually(() => leases().length === 0, 'entry settled after the final error');
+    await eventually(() => entries().length === 0, 'entry settled after the final error');
     expect(p.store.all()).toHaveLength(0);
   });
 
@@ -151,18 +198,17 @@ describe('provisioning journal', () => {
     expect(p.callsTo('CreateVolume')).toHaveLength(1);
     const failures = i.recorder.for('data').filter((e) => e.reason === 'ProvisioningFailed');
     expect(failures.length).toBeGreaterThanOrEqual(2);
-    expect(failures[0]!.message).toMatch(/^cannot record the provisioning of pvc-[-0-9a-f]+ in the journal \(Lease csi\/pvc-.*\.fake\.csi\.example\.com\): /);
+    expect(failures[0]!.message).toMatch(/^cannot record the provisioning of pvc-[-0-9a-f]+ in the journal \(Lease csi\/csi-journal-0\.fake\.csi\.example\.com\): /);
   });
 
   it('keeps a volume its PV describes and deletes a stray one of the same name (#1469 crash window)', async () => {
     const { server: s, plugin: p } = await setup();
     const base = { capacity_range: { required_bytes: 1024n }, volume_capabilities: [{ mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' as const } }] };
     const entryOf = (name: string, uid: string) =>
-      entryToLease(
-        { version: 1, driver: DRIVER, pvName: name, claim: { namespace: 'ns', name: name, uid }, storageClass: 'fast', request: storedRequest({ name, ...base }), startedAt: new Date().toISOString() },
-        NS,
-        'old-leader',
-      );
+      [
+        journalEntryKey(uid, name),
+        entryText({ version: 1, driver: DRIVER, pvName: name, claim: { namespace: 'ns', name: name, uid }, storageClass: 'fast', request: storedRequest({ name, ...base }), startedAt: new Date().toISOString() }),
+      ] as const;
     const pvOf = (name: string, uid: string, handle: string): PersistentVolume => ({
       metadata: { name },
       spec: { capacity: { storage: '1Ki' }, accessModes: ['ReadWriteOnce'], claimRef: { namespace: 'ns', name, uid }, csi: { driver: DRIVER, volumeHandle: handle } },
@@ -171,14 +217,14 @@ describe('provisioning journal', () => {
     // Saved, but the process died before settling: the PV describes the volume.
     const kept = p.store.seed({ name: 'pvc-kept', capacityBytes: 1024n }).volumeId;
     s.create(PERSISTENT_VOLUMES, pvOf('pvc-kept', 'uid-kept', kept));
-    s.create(LEASES, entryOf('pvc-kept', 'uid-kept'));
     // A stale CreateVolume re-created a name whose PV describes an older, deleted volume.
     const stray = p.store.seed({ name: 'pvc-stale', capacityBytes: 1024n }).volumeId;
     s.create(PERSISTENT_VOLUMES, pvOf('pvc-stale', 'uid-stale', 'deleted-long-ago'));
-    s.create(LEASES, entryOf('pvc-stale', 'uid-stale'));
+    // Both entries were written by one group commit: one shard Lease holds them.
+    s.create(LEASES, shardLease(`csi-journal-0.${DRIVER}`, NS, shardLabels(DRIVER), 'old-leader', new Map([entryOf('pvc-kept', 'uid-kept'), entryOf('pvc-stale', 'uid-stale')])));
 
     await start();
-    await eventually(() => leases().length === 0, 'both entries settled');
+    await eventually(() => entries().length === 0, 'both entries settled');
     expect(p.store.all().map((v) => v.volumeId)).toEqual([kept]);
     expect(p.callsTo('DeleteVolume').map((c) => c.request.volume_id)).toEqual([stray]);
     expect(pvs().map((v) => v.metadata?.name).sort()).toEqual(['pvc-kept', 'pvc-stale']);
@@ -199,7 +245,7 @@ describe('provisioning journal', () => {
     await start({ provisioningProtectionFinalizer: true });
     await eventually(() => s.get(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns') === undefined, 'claim released after cleanup');
     expect(p.store.all()).toHaveLength(0);
-    expect(leases()).toHaveLength(0);
+    await eventually(() => entries().length === 0, 'entry removal written');
   });
 
   it('removes the finalizer once the PV is saved', async () => {
@@ -208,7 +254,7 @@ describe('provisioning journal', () => {
     s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
     await eventually(() => pvs().length === 1, 'PV saved');
     await eventually(() => !(s.get<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns')?.metadata?.finalizers ?? []).includes(PROVISIONING_PROTECTION_FINALIZER), 'finalizer removed');
-    expect(leases()).toHaveLength(0);
+    await eventually(() => entries().length === 0, 'entry removal written');
   });
 
   it('turns itself off, loudly, without permission to list Leases, and provisions as Go does', async () => {
@@ -218,7 +264,7 @@ describe('provisioning journal', () => {
     expect(i.sidecar.journal).toBeUndefined();
     s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
     await eventually(() => pvs().length === 1, 'PV saved');
-    expect(leases()).toHaveLength(0);
+    expect(entries()).toHaveLength(0);
   });
 
   it('is off with --provisioning-journal=false', async () => {

@@ -145,6 +145,25 @@ describe('topology and rescheduling', () => {
     });
   });
 
+  it('sees Nodes added after earlier claims in the cluster topology (the cached aggregate is invalidated)', async () => {
+    h = await startHarness({ plugin: topoPlugin, beforeStart: nodes });
+    const hh = h;
+    const zonesOf = (i: number) => hh.plugin.callsTo('CreateVolume')[i]!.request.accessibility_requirements?.requisite?.map((t) => t.segments['topology.example.com/zone']);
+    hh.server.create(STORAGE_CLASSES, storageClass('late', { volumeBindingMode: 'WaitForFirstConsumer' }));
+    hh.server.create(PERSISTENT_VOLUME_CLAIMS, claim('first', 'late', { annotations: { 'volume.kubernetes.io/selected-node': 'node-1' } }));
+    await eventually(() => pvs(hh).length === 1, 'first PV');
+    expect(zonesOf(0)).toEqual(['a', 'b']);
+    hh.server.create(NODES, { metadata: { name: 'node-3', labels: { 'topology.example.com/zone': 'c' } } });
+    hh.server.create(CSI_NODES, { metadata: { name: 'node-3' }, spec: { drivers: [{ name: DRIVER, nodeID: 'node-3', topologyKeys: ['topology.example.com/zone'] }] } });
+    // Selecting node-3 needs its Node and CSINode in the caches (until then the claim is retried).
+    hh.server.create(PERSISTENT_VOLUME_CLAIMS, claim('second', 'late', { annotations: { 'volume.kubernetes.io/selected-node': 'node-3' } }));
+    await eventually(() => pvs(hh).length === 2, 'second PV');
+    const calls = hh.plugin.callsTo('CreateVolume');
+    const last = calls[calls.length - 1]!.request.accessibility_requirements;
+    expect(last?.requisite?.map((t) => t.segments['topology.example.com/zone'])).toEqual(['a', 'b', 'c']);
+    expect(last?.preferred?.[0]?.segments).toEqual({ 'topology.example.com/zone': 'c' });
+  });
+
   it('gives the node back to the scheduler on ResourceExhausted and when the node is gone', async () => {
     h = await startHarness({ plugin: topoPlugin, beforeStart: nodes });
     const hh = h;

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   CSI_NODES,
-  CSI_STORAGE_CAPACITIES,
   DisposableStore,
   VOLUME_SNAPSHOTS,
   isForbidden,
@@ -21,6 +20,7 @@ import {
   STORAGE_CLASSES,
   VOLUME_ATTACHMENTS,
   apiEventSink,
+  createMigrationTranslator,
   discardLogger,
   realClock,
   toDisposable,
@@ -40,6 +40,7 @@ import type {
   KubeRequester,
   Lease,
   Logger,
+  MigrationTranslator,
   Node,
   NodeClient,
   PersistentVolume,
@@ -53,6 +54,7 @@ import type { Registry } from 'prom-client';
 import { kubeJournalApi, type JournalApi } from './adapters/journal-api.js';
 import { kubeProvisionerApi, type ProvisionerApi } from './adapters/kube-api.js';
 import { CapacityController, capacitySelector, managedById } from './capacity/capacity-controller.js';
+import { detectCapacityApi } from './capacity/api-version.js';
 import { lookupOwner } from './capacity/owner.js';
 import type { OwnerReference } from './capacity/owner.js';
 import { clusterSegmentSource, fixedSegmentSource } from './capacity/segment-source.js';
@@ -61,15 +63,18 @@ import { trimCachedObject } from './controller/cache-transform.js';
 import { CloneProtectionController } from './controller/clone-protection-controller.js';
 import { JOURNAL_CLAIM_UID_INDEX, JournalController, journalClaimUidIndex } from './controller/journal-controller.js';
 import { journalSelector } from './controller/journal-entry.js';
+import { inTreePluginFor, knownProvisionerNames } from './controller/migration.js';
 import { ProvisioningJournal } from './controller/provisioning-journal.js';
 import { noProvisionerMetrics, provisionerMetrics } from './controller/metrics.js';
 import { provisionerIdentity } from './controller/names.js';
 import { NodeClaimOwnership } from './controller/node-ownership.js';
 import { SnapshotFinalizerSweeper } from './controller/snapshot-finalizer-sweeper.js';
+import { checkReferenceGrantsListable, referenceGrantInformer } from './controller/reference-grants.js';
 import { CsiProvisioner } from './controller/provisioner.js';
+import type { ReferenceGrant } from './controller/data-source.js';
 import { RecentlyDeletedVolumes } from './controller/recently-deleted.js';
 import { TopologyCache } from './controller/topology-cache.js';
-import type { TopologyLookup } from './controller/topology.js';
+import { sameLabels, type TopologyLookup } from './controller/topology.js';
 import { VolumeController } from './controller/volume-controller.js';
 import { VolumeSaver } from './controller/volume-saver.js';
 
@@ -102,6 +107,8 @@ export interface ProvisionerSidecarDeps {
   signal?: AbortSignal;
   /** Client for CSIStorageCapacity writes (--kube-api-capacity-qps/-burst); default `kube`. */
   capacityKube?: KubeRequester;
+  /** CSI migration translations (tests); default: the shared translator. */
+  translator?: MigrationTranslator;
 }
 
 /** The flag values the controllers use (names as in ProvisionerOptions, durations in ms). */
@@ -156,6 +163,8 @@ export interface ProvisionerSidecarOptions {
   provisioningProtectionFinalizer?: boolean;
   /** How often every journal entry is looked at again (default 5 minutes). */
   journalResyncPeriodMs?: number;
+  /** How long a settled journal entry waits for a write to carry its removal (default 5 s). */
+  journalRemovalDelayMs?: number;
 }
 
 export interface ProvisionerSidecar extends Disposable {
@@ -204,6 +213,9 @@ async function snapshotsListable(kube: KubeClient, logger: Logger): Promise<bool
     return false;
   }
 }
+
+/** How long shutdown waits for the journal's last removals to be written. */
+const JOURNAL_FLUSH_AT_EXIT_MS = 2_000;
 
 /**
  * Whether the journal's Leases can be listed (the informer needs it). Without permission the
@@ -281,11 +293,18 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
     } else {
       const nodes = f.informerFor<Node>(NODES);
       const csiNodes = f.informerFor<CSINode>(CSI_NODES);
+      // Bumped when a Node's labels or a CSINode change: cluster-wide topology is computed once per
+      // change, not per claim (Node status heartbeats leave it alone).
+      let generation = 0;
+      const bump = () => void generation++;
+      owner.add(nodes.addEventHandler({ onAdd: bump, onDelete: bump, onUpdate: (o, n) => void (sameLabels(o, n) || bump()) }, { name: 'topology-generation' }));
+      owner.add(csiNodes.addEventHandler({ onAdd: bump, onUpdate: bump, onDelete: bump }, { name: 'topology-generation' }));
       topology = {
         getCSINode: (n) => csiNodes.store.get(n),
         listCSINodes: () => csiNodes.store.list(),
         getNode: (n) => nodes.store.get(n),
         listNodes: () => nodes.store.list(),
+        generation: () => generation,
       };
     }
   }
@@ -293,6 +312,13 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
   if (deps.csi.controllerCapabilities.has('PUBLISH_UNPUBLISH_VOLUME')) {
     const vas = f.informerFor<VolumeAttachment>(VOLUME_ATTACHMENTS, { indexers: { [VA_BY_PV_INDEX]: volumeAttachmentPvIndex } });
     attachmentsOf = (pv) => vas.store.byIndex(VA_BY_PV_INDEX, pv);
+  }
+
+  // Cross-namespace data sources need ReferenceGrants; like Go, the controllers wait for this cache.
+  let referenceGrants: ((namespace: string) => readonly ReferenceGrant[]) | undefined;
+  if (features.crossNamespaceVolumeDataSource) {
+    referenceGrants = referenceGrantInformer(f).inNamespace;
+    await checkReferenceGrantsListable(deps.kube, logger, stop.signal);
   }
 
   let journal: ProvisioningJournal | undefined;
@@ -305,8 +331,15 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       const store = f.informerFor<Lease>(LEASES, { namespace: journalNamespace, labelSelector: selector, indexers: { [JOURNAL_CLAIM_UID_INDEX]: journalClaimUidIndex } });
       leases = store;
       journal = new ProvisioningJournal(
-        { namespace: journalNamespace, driverName, holder: `${host}/${identity}`, node: nodeName, protectionFinalizer: options.provisioningProtectionFinalizer ?? false },
-        { api: journalApi, claims: api, cached: (name) => store.store.getByName(journalNamespace, name), clock, logger },
+        {
+          namespace: journalNamespace,
+          driverName,
+          holder: `${host}/${identity}`,
+          node: nodeName,
+          protectionFinalizer: options.provisioningProtectionFinalizer ?? false,
+          removalDelayMs: options.journalRemovalDelayMs,
+        },
+        { api: journalApi, claims: api, leases: () => store.store.list(), clock, logger },
       );
       logger.info('Provisioning journal enabled', { namespace: journalNamespace, selector, protectionFinalizer: journal.protectionFinalizer });
     }
@@ -317,6 +350,10 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
 
   const storageClass = (name: string) => classes.store.get(name);
   const topologyCache = new TopologyCache();
+  const translator = deps.translator ?? createMigrationTranslator();
+  // CSI migration: a driver that replaces an in-tree plugin also serves that plugin's name.
+  const inTreePluginName = inTreePluginFor(driverName, translator);
+  if (inTreePluginName) logger.v(2).info('Supports migration from in-tree plugin', { plugin: inTreePluginName });
   const provisioner = new CsiProvisioner(
     {
       driverName,
@@ -334,6 +371,7 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       controllerCapabilities: deps.csi.controllerCapabilities,
       features,
       node: nodeName ? { name: nodeName, segments: nodeSegments } : undefined,
+      inTreePluginName,
     },
     {
       csi: deps.csi.controller,
@@ -343,13 +381,15 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       topology,
       topologyCache,
       attachmentsOf,
+      referenceGrants,
       journal,
       recorder,
       logger,
+      translator,
     },
   );
 
-  const known = new Set([driverName]);
+  const known = knownProvisionerNames(driverName, inTreePluginName);
   const recentlyDeleted = new RecentlyDeletedVolumes(clock);
   const saver = owner.add(
     new VolumeSaver({
@@ -396,6 +436,7 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       capacityOwner = await lookupOwner(deps.kube, namespace, options.podName, level);
       logger.info('Using owner of CSIStorageCapacity objects', { owner: `${capacityOwner.apiVersion}/${capacityOwner.kind} ${capacityOwner.name}` });
     }
+    const capacityResource = await detectCapacityApi(deps.kube, namespace, logger, stop.signal);
     const managedBy = managedById(nodeName);
     const segments = nodeName
       ? fixedSegmentSource(nodeSegments ?? {})
@@ -406,7 +447,8 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
           client: deps.capacityKube ?? deps.kube,
           csi: deps.csi.controller,
           classes,
-          capacities: f.informerFor<CSIStorageCapacity>(CSI_STORAGE_CAPACITIES, { namespace, labelSelector: capacitySelector(driverName, managedBy) }),
+          capacities: f.informerFor<CSIStorageCapacity>(capacityResource, { namespace, labelSelector: capacitySelector(driverName, managedBy) }),
+          resource: capacityResource,
           segments,
           clock,
           logger,
@@ -566,6 +608,14 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
     async dispose() {
       await owner.dispose();
       await stopped;
+      if (journal) {
+        // Settled entries whose removal is still queued: write them now rather than leave them
+        // to the next process's replay (best effort, briefly).
+        journal.close();
+        const cap = new AbortController();
+        await Promise.race([journal.flush().catch(() => undefined), clock.sleep(JOURNAL_FLUSH_AT_EXIT_MS, cap.signal).catch(() => undefined)]);
+        cap.abort();
+      }
     },
   };
 }

@@ -11,7 +11,7 @@ import {
   discardLogger,
   eventually,
 } from '@csi-sidecars-ts/shared';
-import type { ControllerCapabilityName, CsiPluginCapabilityInput, FakeCsiPluginOptions, KubeClient, Logger } from '@csi-sidecars-ts/shared';
+import type { ControllerCapabilityName, CsiPluginCapabilityInput, FakeApiServerOptions, FakeCsiPluginOptions, KubeClient, Logger } from '@csi-sidecars-ts/shared';
 import { Registry } from 'prom-client';
 import { startProvisioner } from '../sidecar.js';
 import type { ProvisionerSidecar, ProvisionerSidecarOptions } from '../sidecar.js';
@@ -61,9 +61,15 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { plugin?: FakeCsiPluginOptions; options?: Partial<ProvisionerSidecarOptions>; logger?: Logger; beforeStart?: (server: FakeApiServer) => void } = {},
+  opts: {
+    plugin?: FakeCsiPluginOptions;
+    options?: Partial<ProvisionerSidecarOptions>;
+    logger?: Logger;
+    beforeStart?: (server: FakeApiServer) => void;
+    server?: FakeApiServerOptions;
+  } = {},
 ): Promise<Harness> {
-  const server = await FakeApiServer.start();
+  const server = await FakeApiServer.start(opts.server);
   opts.beforeStart?.(server);
   const kube = createKubeClient({ kubeconfig: server.writeKubeconfig(), qps: -1 });
   const informers = new InformerFactory({ client: kube });

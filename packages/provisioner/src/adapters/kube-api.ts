@@ -45,6 +45,11 @@ export interface ProvisionerApi {
   deletePersistentVolume(name: string, uid: string | undefined, signal?: AbortSignal): Promise<void>;
   /** Sets metadata.finalizers, conditional on the PV's resourceVersion (409 if it changed). */
   setPersistentVolumeFinalizers(pv: PersistentVolume, finalizers: string[], signal?: AbortSignal): Promise<PersistentVolume>;
+  /**
+   * Removes `finalizer` where `pv` has it, without a read and whatever else changed meanwhile:
+   * a JSON patch that tests the UID and the list entry first (it fails if either moved).
+   */
+  removePersistentVolumeFinalizer(pv: PersistentVolume, finalizer: string, signal?: AbortSignal): Promise<PersistentVolume>;
   /** A fresh read of a claim (the journal confirms a claim is gone before cleaning up after it). */
   getClaim(namespace: string, name: string, signal?: AbortSignal): Promise<PersistentVolumeClaim>;
   /** PUT of a claim, conditional on its resourceVersion. */
@@ -76,6 +81,23 @@ export function kubeProvisionerApi(client: KubeRequester): ProvisionerApi {
         'merge',
         { signal },
       ),
+    removePersistentVolumeFinalizer: (pv, finalizer, signal) => {
+      const index = (pv.metadata?.finalizers ?? []).indexOf(finalizer);
+      if (index < 0) return Promise.resolve(pv);
+      return patchObject<PersistentVolume>(
+        client,
+        PERSISTENT_VOLUMES,
+        pv.metadata?.name ?? '',
+        undefined,
+        [
+          { op: 'test', path: '/metadata/uid', value: pv.metadata?.uid ?? '' },
+          { op: 'test', path: `/metadata/finalizers/${index}`, value: finalizer },
+          { op: 'remove', path: `/metadata/finalizers/${index}` },
+        ],
+        'json',
+        { signal },
+      );
+    },
     getClaim: (namespace, name, signal) => getObject<PersistentVolumeClaim>(client, PERSISTENT_VOLUME_CLAIMS, name, namespace, { signal }),
     updateClaim: (claim, signal) => updateObject<PersistentVolumeClaim>(client, PERSISTENT_VOLUME_CLAIMS, claim, { signal }),
   };

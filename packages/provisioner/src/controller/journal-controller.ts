@@ -13,6 +13,11 @@
 //       · the driver answers with a final error → nothing was created: settle.
 // An entry is removed only on one of those outcomes; everything else is retried with backoff.
 //
+// Entries live as annotations on shard Leases (journal-entry.ts); the work queue holds claim
+// UIDs, and an update of a shard enqueues only the claims whose entries it added or changed.
+// Entries this process settled whose removal is not written yet (the journal writes removals
+// lazily) are skipped.
+//
 // The same controller removes a leftover protection finalizer (--provisioning-protection-finalizer)
 // from a claim with no entry.
 
@@ -41,8 +46,9 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { ProvisionerApi } from '../adapters/kube-api.js';
 import { PROVISIONING_PROTECTION_FINALIZER } from './constants.js';
-import { JOURNAL_CLAIM_UID_LABEL, JournalEntryError, entryFromLease, replayRequest } from './journal-entry.js';
+import { JournalEntryError, changedEntryKeys, entryClaimUids, entryFromLease, entryKeyClaimUid, entryKeyMayBelongTo, entryKeys, journalEntryKey, replayRequest } from './journal-entry.js';
 import type { JournalEntry } from './journal-entry.js';
+import { pvDescribesVolume, volumeHandleOf } from './migration.js';
 import type { ProvisioningJournal } from './provisioning-journal.js';
 import { secretData } from './provisioner.js';
 import type { RecentlyDeletedVolumes } from './recently-deleted.js';
@@ -54,10 +60,9 @@ export const JOURNAL_WORKERS = 4;
 export const JOURNAL_ENTRIES_METRIC = 'csi_provisioner_journal_entries';
 export const JOURNAL_RECOVERIES_METRIC = 'csi_provisioner_journal_recoveries_total';
 
-/** Index function for the journal informer: Leases by the claim UID label. */
+/** Index function for the journal informer: shard Leases by the claim UIDs of their entries. */
 export function journalClaimUidIndex(obj: KubeObject): string[] {
-  const uid = obj.metadata?.labels?.[JOURNAL_CLAIM_UID_LABEL];
-  return uid ? [uid] : [];
+  return entryClaimUids(obj as Lease);
 }
 
 /** How an entry was settled by the controller. */
@@ -135,7 +140,9 @@ export class JournalController implements Disposable {
         help: 'Volumes that may exist on the storage backend without a PersistentVolume yet (provisioning journal entries of this driver).',
         registers,
         collect() {
-          this.set(leases.store.list().length);
+          let entries = 0;
+          for (const lease of leases.store.list()) entries += entryKeys(lease).length;
+          this.set(entries);
         },
       });
       this.#recoveries = new Counter({
@@ -149,13 +156,26 @@ export class JournalController implements Disposable {
 
   /** Registers the handlers and runs the workers until `signal` aborts. */
   run(signal: AbortSignal): Promise<void> {
-    const enqueueLease = (l: Lease) => {
-      const uid = l.metadata?.labels?.[JOURNAL_CLAIM_UID_LABEL];
-      if (uid) this.queue.add(uid);
+    const enqueueAll = (l: Lease) => {
+      for (const uid of entryClaimUids(l)) this.queue.add(uid);
+    };
+    // A shard write changes a few entries among many: only those are looked at (a resync
+    // delivers the same version, and then all of them are).
+    const enqueueChanged = (old: Lease, l: Lease) => {
+      if (old === l || old.metadata?.resourceVersion === l.metadata?.resourceVersion) return enqueueAll(l);
+      const uids = new Set<string>();
+      for (const key of changedEntryKeys(old, l)) {
+        try {
+          uids.add(entryKeyClaimUid(key) ?? entryFromLease(l, key).claim.uid);
+        } catch {
+          // Unreadable: reported when its claim's entries are looked at (a resync finds it).
+        }
+      }
+      for (const uid of uids) this.queue.add(uid);
     };
     this.#handlers.push(
       this.#deps.leases.addEventHandler(
-        { onAdd: enqueueLease, onUpdate: (_o, l) => enqueueLease(l) },
+        { onAdd: enqueueAll, onUpdate: enqueueChanged },
         { resyncPeriodMs: this.#opts.resyncPeriodMs ?? JOURNAL_RESYNC_PERIOD_MS, name: 'journal-controller' },
       ),
     );
@@ -190,23 +210,34 @@ export class JournalController implements Disposable {
     const journal = this.#deps.journal;
     if (!journal.enabled) return undefined;
     const leases = this.#deps.leases.store.byIndex(JOURNAL_CLAIM_UID_INDEX, uid);
-    if (leases.length === 0) return this.#leftoverFinalizer(uid, signal);
+    const seen = new Set<string>();
+    let live = false;
     for (const lease of leases) {
-      let entry: JournalEntry;
-      try {
-        entry = entryFromLease(lease);
-      } catch (err) {
-        const version = `${lease.metadata?.name}@${lease.metadata?.resourceVersion}`;
-        if (!this.#reportedBad.has(version)) {
-          this.#reportedBad.add(version);
-          this.#log.error('Unreadable provisioning journal entry; leaving it alone', err instanceof JournalEntryError ? undefined : err, { lease: lease.metadata?.name, err: errorText(err) });
+      for (const key of entryKeys(lease)) {
+        if (seen.has(key) || !entryKeyMayBelongTo(key, uid)) continue;
+        let entry: JournalEntry;
+        try {
+          entry = entryFromLease(lease, key);
+        } catch (err) {
+          const version = `${lease.metadata?.name}@${lease.metadata?.resourceVersion}/${key}`;
+          if (!this.#reportedBad.has(version)) {
+            this.#reportedBad.add(version);
+            this.#log.error('Unreadable provisioning journal entry; leaving it alone', err instanceof JournalEntryError ? undefined : err, { lease: lease.metadata?.name, key, err: errorText(err) });
+          }
+          continue;
         }
-        continue;
+        if (entry.claim.uid !== uid) continue;
+        // The same entry may sit in two shards (a rewrite after a failed removal): one look does.
+        seen.add(journalEntryKey(entry.claim.uid, entry.pvName));
+        if (journal.isSettled(entry)) continue;
+        // Another node's (or driver's) entry still protects the claim: its finalizer stays.
+        live = true;
+        if (entry.driver !== this.#opts.driverName || (entry.node ?? '') !== (this.#opts.nodeName ?? '')) continue;
+        const result = await this.#replay(entry, signal);
+        if (result) return result;
       }
-      if (entry.driver !== this.#opts.driverName || (entry.node ?? '') !== (this.#opts.nodeName ?? '')) continue;
-      const result = await this.#replay(entry, signal);
-      if (result) return result;
     }
+    if (!live) return this.#leftoverFinalizer(uid, signal);
     return undefined;
   }
 
@@ -275,8 +306,8 @@ export class JournalController implements Disposable {
     }
     if (volumeId === '') throw new Error(`CreateVolume for journal entry ${pvName} returned no volume id`);
 
-    const handle = pv?.spec?.csi?.volumeHandle;
-    if (pv && handle === volumeId && pv.spec?.csi?.driver === this.#opts.driverName) {
+    const handle = pv ? volumeHandleOf(pv) : undefined;
+    if (pv && pvDescribesVolume(pv, { driverName: this.#opts.driverName, volumeId, claimUid: entry.claim.uid })) {
       log.v(2).info('The volume of the journal entry is described by its PersistentVolume', { volumeHandle: handle });
       return this.#settled(entry, 'pv-owns-volume', signal);
     }

@@ -1,15 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
 import type { CreateVolumeRequest, Lease } from '@csi-sidecars-ts/shared';
 import {
-  JOURNAL_ANNOTATION,
-  JOURNAL_CLAIM_UID_LABEL,
+  JOURNAL_ENTRY_PREFIX,
   JOURNAL_LABEL,
+  JOURNAL_NODE_LABEL,
   JournalEntryError,
+  changedEntryKeys,
+  entryClaimUids,
   entryFromLease,
-  entryToLease,
+  entryKeyMayBelongTo,
+  entryKeys,
+  entryText,
+  journalEntryKey,
   journalLabelValue,
-  journalLeaseName,
+  journalShardName,
   journalSelector,
+  shardLabels,
+  shardLease,
   replayRequest,
   sameEntry,
   storedRequest,
@@ -51,45 +58,64 @@ describe('journal entries', () => {
     expect(request.secrets).toEqual({ password: 'hunter2' });
   });
 
-  it('round-trip through a labelled Lease', () => {
+  it('round-trip through a labelled shard Lease, one annotation per entry', () => {
     const e = entry();
-    const lease = entryToLease(e, 'kube-system', 'pod-1/123-hostpath');
-    expect(lease.metadata).toMatchObject({
-      name: 'pvc-1234.hostpath.csi.k8s.io',
-      namespace: 'kube-system',
-      labels: { [JOURNAL_LABEL]: 'hostpath.csi.k8s.io', [JOURNAL_CLAIM_UID_LABEL]: '1234' },
-    });
-    // acquireTime is a MicroTime: the apiserver refuses anything but six decimals.
-    expect(lease.spec).toEqual({ holderIdentity: 'pod-1/123-hostpath', acquireTime: '2026-01-01T00:00:00.000000Z' });
+    const other = entry({ pvName: 'pvc-5678', claim: { namespace: 'ns', name: 'logs', uid: '5678' }, request: storedRequest({ ...request, name: 'pvc-5678' }) });
+    const keys = [journalEntryKey('1234', 'pvc-1234'), journalEntryKey('5678', 'pvc-5678')] as const;
+    const lease = shardLease('csi-journal-0.hostpath.csi.k8s.io', 'kube-system', shardLabels('hostpath.csi.k8s.io'), 'pod-1/123-hostpath', new Map([[keys[0], entryText(e)], [keys[1], entryText(other)]]));
+    expect(lease.metadata).toMatchObject({ name: 'csi-journal-0.hostpath.csi.k8s.io', namespace: 'kube-system', labels: { [JOURNAL_LABEL]: 'hostpath.csi.k8s.io' } });
+    expect(lease.spec).toEqual({ holderIdentity: 'pod-1/123-hostpath' });
     expect(JSON.stringify(lease)).not.toContain('hunter2');
-    expect(entryFromLease(lease)).toEqual(e);
-    expect(sameEntry(entryFromLease(lease), { ...e, startedAt: 'later' })).toBe(true);
+    expect(entryKeys(lease)).toEqual([...keys]);
+    expect(entryFromLease(lease, keys[0])).toEqual(e);
+    expect(entryFromLease(lease, keys[1])).toEqual(other);
+    expect(entryClaimUids(lease).sort()).toEqual(['1234', '5678']);
+    expect(sameEntry(entryFromLease(lease, keys[0]), { ...e, startedAt: 'later' })).toBe(true);
     expect(sameEntry(e, entry({ storageClass: 'slow' }))).toBe(false);
+    // A shard update names only the entries it added or changed.
+    const updated = { ...lease, metadata: { ...lease.metadata, annotations: { [keys[1]]: entryText({ ...other, storageClass: 'slow' }) } } };
+    expect(changedEntryKeys(lease, updated)).toEqual([keys[1]]);
+    expect(changedEntryKeys(undefined, lease)).toEqual([...keys]);
+    expect(shardLabels('d', 'node-1')).toEqual({ [JOURNAL_LABEL]: 'd', [JOURNAL_NODE_LABEL]: 'node-1' });
   });
 
-  it('have valid, distinct Lease names and label values for any driver', () => {
-    expect(journalLeaseName('Weird_Driver', 'pvc-1')).toBe('pvc-1.weird-driver');
-    expect(journalLeaseName('a.example.com', 'pvc-1')).not.toBe(journalLeaseName('b.example.com', 'pvc-1'));
-    const long = journalLeaseName('d'.repeat(63), `p${'x'.repeat(240)}`);
+  it('have valid, distinct entry keys, shard names and label values for any driver', () => {
+    const key = journalEntryKey('0b6c3a7e-1f4d-4a57-9d2c-5e0d3f6a8b91', 'pvc-0b6c3a7e-1f4d-4a57-9d2c-5e0d3f6a8b91');
+    expect(key.startsWith(JOURNAL_ENTRY_PREFIX)).toBe(true);
+    expect(key.slice(JOURNAL_ENTRY_PREFIX.length)).toMatch(/^0b6c3a7e-1f4d-4a57-9d2c-5e0d3f6a8b91\.[0-9a-f]{8}$/);
+    expect(journalEntryKey('u', 'pvc-a')).not.toBe(journalEntryKey('u', 'pvc-b'));
+    // A UID that cannot be part of a key is hashed; the entry then says whose it is.
+    const odd = journalEntryKey('Odd UID/with slash', 'pvc-1');
+    expect(odd.slice(JOURNAL_ENTRY_PREFIX.length)).toMatch(/^x[0-9a-f]{16}\.[0-9a-f]{8}$/);
+    expect(entryKeyMayBelongTo(odd, 'anything')).toBe(true);
+    expect(entryKeyMayBelongTo(journalEntryKey('u1', 'pvc-1'), 'u2')).toBe(false);
+    expect(entryKeyMayBelongTo(journalEntryKey('u1', 'pvc-1'), 'u1')).toBe(true);
+
+    expect(journalShardName('Weird_Driver', 0)).toBe('csi-journal-0.weird-driver');
+    expect(journalShardName('d', 2, 'Node_1')).toBe('csi-journal-2.node-1.d');
+    expect(journalShardName('a.example.com', 0)).not.toBe(journalShardName('b.example.com', 0));
+    const long = journalShardName('d'.repeat(63), 1, `n${'x'.repeat(240)}`);
     expect(long.length).toBeLessThanOrEqual(253);
     expect(long).toMatch(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/);
-    expect(long).not.toBe(journalLeaseName('d'.repeat(63), `p${'x'.repeat(239)}y`));
+    expect(long).not.toBe(journalShardName('d'.repeat(63), 2, `n${'x'.repeat(240)}`));
     expect(journalLabelValue('-x_y-')).toBe('x_y');
     expect(journalLabelValue('a'.repeat(80)).length).toBeLessThanOrEqual(63);
     expect(journalSelector('hostpath.csi.k8s.io')).toBe('csi-sidecars-ts.io/journal=hostpath.csi.k8s.io');
   });
 
+  const KEY = journalEntryKey('1234', 'pvc-1234');
   it.each([
-    [{}, 'has no csi-sidecars-ts.io/provisioning annotation'],
-    [{ [JOURNAL_ANNOTATION]: '{' }, 'is not JSON'],
-    [{ [JOURNAL_ANNOTATION]: JSON.stringify({ ...entry(), version: 2 }) }, 'unsupported journal entry version 2'],
-    [{ [JOURNAL_ANNOTATION]: JSON.stringify({ ...entry(), claim: { name: 'x' } }) }, "lacks the claim's namespace, name and uid"],
-    [{ [JOURNAL_ANNOTATION]: JSON.stringify({ ...entry(), request: { name: 'other' } }) }, 'lacks a CreateVolume request for pvc-1234'],
-    [{ [JOURNAL_ANNOTATION]: JSON.stringify({ ...entry(), request: { name: 'pvc-1234', capacity_range: { required_bytes: '-1' } } }) }, 'invalid capacity_range'],
-    [{ [JOURNAL_ANNOTATION]: JSON.stringify({ ...entry(), secretRef: { name: 'x' } }) }, 'invalid secretRef'],
-  ])('refuse a broken Lease (%#): %s', (annotations, message) => {
+    [{}, 'is missing'],
+    [{ [KEY]: '{' }, 'is not JSON'],
+    [{ [KEY]: JSON.stringify({ ...entry(), version: 2 }) }, 'unsupported journal entry version 2'],
+    [{ [KEY]: JSON.stringify({ ...entry(), claim: { name: 'x' } }) }, "lacks the claim's namespace, name and uid"],
+    [{ [KEY]: JSON.stringify({ ...entry(), request: { name: 'other' } }) }, 'lacks a CreateVolume request for pvc-1234'],
+    [{ [KEY]: JSON.stringify({ ...entry(), request: { name: 'pvc-1234', capacity_range: { required_bytes: '-1' } } }) }, 'invalid capacity_range'],
+    [{ [KEY]: JSON.stringify({ ...entry(), secretRef: { name: 'x' } }) }, 'invalid secretRef'],
+    [{ [KEY]: JSON.stringify({ ...entry(), claim: { namespace: 'ns', name: 'data', uid: '9999' } }) }, "does not match the entry's claim UID and PV name"],
+  ])('refuse a broken entry (%#): %s', (annotations, message) => {
     const lease: Lease = { metadata: { name: 'l', namespace: 'n', annotations } };
-    expect(() => entryFromLease(lease)).toThrow(JournalEntryError);
-    expect(() => entryFromLease(lease)).toThrow(message);
+    expect(() => entryFromLease(lease, KEY)).toThrow(JournalEntryError);
+    expect(() => entryFromLease(lease, KEY)).toThrow(message);
   });
 });

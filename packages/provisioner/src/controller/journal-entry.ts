@@ -1,25 +1,33 @@
 // The provisioning journal's entries: "a volume named <pv> may exist on the backend for claim
 // <uid>", written before CreateVolume and removed once a PV describes the volume or the backend
-// confirmed there is none. Each entry is a Lease in the sidecar's namespace (the RBAC every
-// provisioner deployment already has, see docs/adr/0006-provisioning-journal.md), carrying the
-// CreateVolume request so a later process can repeat it (CreateVolume is idempotent on the name,
-// so repeating it is how the volume id is learnt) and delete the volume. Secrets are never
-// stored: only a reference to the provisioner secret.
+// confirmed there is none. Entries live as annotations on a few "shard" Leases in the sidecar's
+// namespace (the RBAC every provisioner deployment already has, see
+// docs/adr/0006-provisioning-journal.md): one annotation per entry, so entries of many
+// concurrent provisions go into one Lease write (a JSON merge patch naming only the entries
+// added and removed, which needs no read first and cannot lose another writer's entries).
+// Each entry carries the CreateVolume request so a later process can repeat it (CreateVolume is
+// idempotent on the name, so repeating it is how the volume id is learnt) and delete the
+// volume. Secrets are never stored: only a reference to the provisioner secret.
 //
-// Pure: conversion between entries and Lease objects, names, comparisons.
+// Pure: conversion between entries and Lease annotations, names, comparisons.
 
 import { createHash } from 'node:crypto';
-import { formatMicroTime } from '@csi-sidecars-ts/shared';
 import type { CreateVolumeRequest, Lease } from '@csi-sidecars-ts/shared';
 import type { SecretReference } from './secrets.js';
 
 /** Label selecting the journal of one driver (value: the driver name, label-safe). */
 export const JOURNAL_LABEL = 'csi-sidecars-ts.io/journal';
-/** Label with the claim UID, to find a claim's entry from the claim. */
-export const JOURNAL_CLAIM_UID_LABEL = 'csi-sidecars-ts.io/claim-uid';
-/** Annotation holding the entry as JSON. */
-export const JOURNAL_ANNOTATION = 'csi-sidecars-ts.io/provisioning';
+/** Label of a node-deployment journal's shards (value: the node name, label-safe). */
+export const JOURNAL_NODE_LABEL = 'csi-sidecars-ts.io/journal-node';
+/** Prefix of the annotation keys holding entries; the rest is `<claim uid>.<hash of the PV name>`. */
+export const JOURNAL_ENTRY_PREFIX = 'journal.csi-sidecars-ts.io/';
 export const JOURNAL_ENTRY_VERSION = 1;
+/**
+ * The apiserver refuses objects whose annotations (keys and values) total more than 256 KiB; a
+ * shard takes new entries while it holds less than this (the rest is headroom for writers that
+ * do not know of each other's entries yet).
+ */
+export const JOURNAL_SHARD_BUDGET_BYTES = 192 * 1024;
 
 /** The request as stored: no secrets, int64 fields as decimal strings. */
 export type StoredCreateVolumeRequest = Omit<CreateVolumeRequest, 'secrets' | 'capacity_range'> & {
@@ -48,20 +56,44 @@ export class JournalEntryError extends Error {
 
 /** DNS subdomain names: at most 253 characters of [a-z0-9.-]. */
 const MAX_NAME = 253;
+/** The name part of an annotation key: at most 63 characters. */
+const SAFE_UID = /^[a-z0-9]([-a-z0-9]{0,52}[a-z0-9])?$/;
 
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+function cleanName(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+}
+
 /**
- * The Lease name of a volume's entry: `<pv name>.<driver>` (lower case, other characters as
- * '-'), so two drivers journaling in one namespace never collide; cut with a hash when too long.
+ * The Lease name of shard `index` of a journal: `csi-journal-<index>.[<node>.]<driver>` (lower
+ * case, other characters as '-'), so drivers, and nodes in node-deployment mode, never share a
+ * shard; cut with a hash when too long.
  */
-export function journalLeaseName(driverName: string, pvName: string): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
-  const full = `${clean(pvName)}.${clean(driverName)}`.replace(/^[.-]+|[.-]+$/g, '');
+export function journalShardName(driverName: string, index: number, node?: string): string {
+  const full = `csi-journal-${index}.${node ? `${cleanName(node)}.` : ''}${cleanName(driverName)}`.replace(/[.-]+$/g, '');
   if (full.length <= MAX_NAME) return full;
-  return `${full.slice(0, MAX_NAME - 17).replace(/[.-]+$/, '')}.${shortHash(`${driverName}/${pvName}`)}`;
+  return `${full.slice(0, MAX_NAME - 17).replace(/[.-]+$/, '')}.${shortHash(`${driverName}/${node ?? ''}/${index}`)}`;
+}
+
+/**
+ * The annotation key of a volume's entry: the claim UID (so the entries of a claim are found
+ * without reading them) and a hash of the PV name (a claim whose PV name changed with the flags
+ * keeps both entries).
+ */
+export function journalEntryKey(claimUid: string, pvName: string): string {
+  const uid = SAFE_UID.test(claimUid) ? claimUid : `x${shortHash(claimUid)}`;
+  return `${JOURNAL_ENTRY_PREFIX}${uid}.${shortHash(pvName).slice(0, 8)}`;
+}
+
+/** The claim UID in an entry key, when the key spells it (UIDs are UUIDs in any real cluster). */
+export function entryKeyClaimUid(key: string): string | undefined {
+  const rest = key.slice(JOURNAL_ENTRY_PREFIX.length);
+  const dot = rest.lastIndexOf('.');
+  if (dot <= 0 || rest.startsWith('x')) return undefined;
+  return rest.slice(0, dot);
 }
 
 /** Label values: at most 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends. */
@@ -101,41 +133,53 @@ export function replayRequest(stored: StoredCreateVolumeRequest): CreateVolumeRe
   return request;
 }
 
-function microTime(rfc3339: string): string | undefined {
-  const d = new Date(rfc3339);
-  return Number.isNaN(d.getTime()) ? undefined : formatMicroTime(d);
+/** The labels of a journal shard. */
+export function shardLabels(driverName: string, node?: string): Record<string, string> {
+  const labels: Record<string, string> = { [JOURNAL_LABEL]: journalLabelValue(driverName) };
+  if (node) labels[JOURNAL_NODE_LABEL] = journalLabelValue(node);
+  return labels;
 }
 
-/** The Lease that holds an entry. */
-export function entryToLease(entry: JournalEntry, namespace: string, holder: string): Lease {
+/** The annotation value of an entry. */
+export function entryText(entry: JournalEntry): string {
+  return JSON.stringify(entry);
+}
+
+/** Bytes an entry takes in a shard's annotations (key and value, as the apiserver counts them). */
+export function entrySize(key: string, text: string): number {
+  return Buffer.byteLength(key) + Buffer.byteLength(text);
+}
+
+/** A shard Lease holding `entries` (annotation key → entry). */
+export function shardLease(name: string, namespace: string, labels: Record<string, string>, holder: string, entries: ReadonlyMap<string, string>): Lease {
   return {
-    metadata: {
-      name: journalLeaseName(entry.driver, entry.pvName),
-      namespace,
-      labels: { [JOURNAL_LABEL]: journalLabelValue(entry.driver), [JOURNAL_CLAIM_UID_LABEL]: entry.claim.uid },
-      annotations: { [JOURNAL_ANNOTATION]: JSON.stringify(entry) },
-    },
-    // Informational: which sidecar instance wrote it, and when (a MicroTime: six decimals).
-    spec: { holderIdentity: holder, acquireTime: microTime(entry.startedAt) },
+    metadata: { name, namespace, labels, annotations: Object.fromEntries(entries) },
+    // Informational: which sidecar instance created it.
+    spec: { holderIdentity: holder },
   } as Lease;
+}
+
+/** The entry annotation keys of a Lease. */
+export function entryKeys(lease: Lease): string[] {
+  return Object.keys(lease.metadata?.annotations ?? {}).filter((k) => k.startsWith(JOURNAL_ENTRY_PREFIX));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Reads the entry of a journal Lease; throws JournalEntryError naming what is wrong. */
-export function entryFromLease(lease: Lease): JournalEntry {
-  const name = `Lease ${lease.metadata?.namespace}/${lease.metadata?.name}`;
-  const text = lease.metadata?.annotations?.[JOURNAL_ANNOTATION];
-  if (text === undefined) throw new JournalEntryError(`${name} has no ${JOURNAL_ANNOTATION} annotation`);
+/** Reads one entry of a journal Lease; throws JournalEntryError naming what is wrong. */
+export function entryFromLease(lease: Lease, key: string): JournalEntry {
+  const name = `Lease ${lease.metadata?.namespace}/${lease.metadata?.name} annotation ${key}`;
+  const text = lease.metadata?.annotations?.[key];
+  if (text === undefined) throw new JournalEntryError(`${name} is missing`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new JournalEntryError(`${name}: annotation ${JOURNAL_ANNOTATION} is not JSON: ${(err as Error).message}`);
+    throw new JournalEntryError(`${name} is not JSON: ${(err as Error).message}`);
   }
-  if (!isRecord(raw)) throw new JournalEntryError(`${name}: annotation ${JOURNAL_ANNOTATION} is not an object`);
+  if (!isRecord(raw)) throw new JournalEntryError(`${name} is not an object`);
   if (raw.version !== JOURNAL_ENTRY_VERSION) throw new JournalEntryError(`${name}: unsupported journal entry version ${JSON.stringify(raw.version)}`);
   const claim = raw.claim;
   const request = raw.request;
@@ -149,7 +193,38 @@ export function entryFromLease(lease: Lease): JournalEntry {
   }
   const ref = raw.secretRef;
   if (ref !== undefined && (!isRecord(ref) || !str(ref.name) || !str(ref.namespace))) throw new JournalEntryError(`${name}: entry has an invalid secretRef`);
+  if (journalEntryKey(claim.uid as string, raw.pvName as string) !== key) throw new JournalEntryError(`${name}: the key does not match the entry's claim UID and PV name`);
   return raw as unknown as JournalEntry;
+}
+
+/** The claim UIDs of a shard's entries (read from the keys; a key that hashes its UID is parsed). */
+export function entryClaimUids(lease: Lease): string[] {
+  const out = new Set<string>();
+  for (const key of entryKeys(lease)) {
+    let uid = entryKeyClaimUid(key);
+    if (uid === undefined) {
+      try {
+        uid = entryFromLease(lease, key).claim.uid;
+      } catch {
+        continue;
+      }
+    }
+    out.add(uid);
+  }
+  return [...out];
+}
+
+/** Whether the entry under `key` may belong to claim `uid` (false only when the key says otherwise). */
+export function entryKeyMayBelongTo(key: string, uid: string): boolean {
+  const spelled = entryKeyClaimUid(key);
+  return spelled === undefined || spelled === uid;
+}
+
+/** The keys of entries added or changed from `before` to `after` (a shard update). */
+export function changedEntryKeys(before: Lease | undefined, after: Lease): string[] {
+  const old = before?.metadata?.annotations ?? {};
+  const now = after.metadata?.annotations ?? {};
+  return entryKeys(after).filter((k) => old[k] !== now[k]);
 }
 
 /** Whether two entries describe the same provisioning (the start time aside). */

@@ -74,6 +74,7 @@ export function buildPersistentVolume(input: BuildPvInput): PersistentVolume {
   const capacity = volume.capacityBytes === 0n ? input.requestedBytes : volume.capacityBytes;
   const reclaimPolicy = sc.reclaimPolicy ?? 'Delete';
   const annotations: Record<string, string> = {
+    // The claim's own class: for a migrated claim the in-tree plugin's name, as in Go.
     [ANN_PROVISIONED_BY]: sc.provisioner,
     [ANN_DELETION_SECRET_NAME]: secrets.provisioner?.name ?? '',
     [ANN_DELETION_SECRET_NAMESPACE]: secrets.provisioner?.namespace ?? '',

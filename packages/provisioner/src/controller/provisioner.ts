@@ -4,13 +4,14 @@
 // DeleteVolume. Controllers decide when; this decides how, and says in the error's state what a
 // failure means for the claim.
 
-import { CsiCallError, PERSISTENT_VOLUME_CLAIMS, isForbidden, isNotFound, objectReference, parseQuantity } from '@csi-sidecars-ts/shared';
+import { CsiCallError, PERSISTENT_VOLUME_CLAIMS, createMigrationTranslator, isForbidden, isNotFound, objectReference, parseQuantity } from '@csi-sidecars-ts/shared';
 import type {
   ControllerCapabilityName,
   ControllerClient,
   CreateVolumeRequest,
   EventRecorder,
   Logger,
+  MigrationTranslator,
   PersistentVolume,
   PersistentVolumeClaim,
   PluginServiceCapabilityName,
@@ -23,6 +24,7 @@ import { claimProvisioner } from './claim-decision.js';
 import { ANN_MIGRATED_TO, PVC_KIND, REASON_PROVISIONING, SNAPSHOT_API_GROUP, SNAPSHOT_KIND, SNAPSHOT_SOURCE_FINALIZER, CLONE_FINALIZER } from './constants.js';
 import type { DataSource, ReferenceGrant } from './data-source.js';
 import { cloneContentSource, referenceGranted, resolveDataSource, snapshotContentSource } from './data-source.js';
+import { csiViewOfVolume, storageClassForCsi } from './migration.js';
 import { makeVolumeName } from './names.js';
 import { fsTypeFromParameters, stripReservedParameters, withExtraCreateMetadata } from './parameters.js';
 import { buildPersistentVolume } from './persistent-volume.js';
@@ -67,6 +69,8 @@ export interface ProvisionerConfig {
   features: { topology: boolean; volumeAttributesClass: boolean; crossNamespaceVolumeDataSource: boolean };
   /** Node-deployment mode: this node's name and its topology from NodeGetInfo. */
   node?: { name: string; segments?: Readonly<Record<string, string>> };
+  /** CSI migration: the in-tree plugin the driver replaces (its StorageClasses are translated). */
+  inTreePluginName?: string;
 }
 
 export interface ProvisionerDeps {
@@ -84,6 +88,8 @@ export interface ProvisionerDeps {
   journal?: ProvisioningJournal;
   recorder: EventRecorder;
   logger: Logger;
+  /** CSI migration translations; default: the shared translator. */
+  translator?: MigrationTranslator;
 }
 
 /** The result of a successful CreateVolume: the PV to save and what is needed to undo it. */
@@ -104,6 +110,8 @@ interface Prepared {
   secretRefs: PvSecretRefs;
   dataSource: DataSource | undefined;
   vacName: string | undefined;
+  /** The claim's StorageClass named the in-tree plugin: CreateVolume used its CSI translation. */
+  migrated: boolean;
 }
 
 function claimKey(claim: PersistentVolumeClaim): string {
@@ -125,11 +133,13 @@ export class CsiProvisioner {
   readonly #cfg: ProvisionerConfig;
   readonly #deps: ProvisionerDeps;
   readonly #log: Logger;
+  readonly #translator: MigrationTranslator;
 
   constructor(config: ProvisionerConfig, deps: ProvisionerDeps) {
     this.#cfg = config;
     this.#deps = deps;
     this.#log = deps.logger;
+    this.#translator = deps.translator ?? createMigrationTranslator();
   }
 
   get config(): ProvisionerConfig {
@@ -186,7 +196,7 @@ export class CsiProvisioner {
     }
     let response;
     try {
-      response = await this.#deps.csi.createVolume(request, { timeoutMs: this.#cfg.timeoutMs, signal });
+      response = await this.#deps.csi.createVolume(request, { timeoutMs: this.#cfg.timeoutMs, signal, migrated: prepared.migrated });
     } catch (err) {
       const state = createVolumeErrorState(err, mayReschedule);
       this.#log.v(5).info('CreateVolume failed', { claim: claimKey(claim), mayReschedule, state, err: errorText(err) });
@@ -219,7 +229,7 @@ export class CsiProvisioner {
       volumeContext: volume?.volume_context ?? {},
       accessibleTopology: volume?.accessible_topology ?? [],
     };
-    const pv = buildPersistentVolume({
+    let pv = buildPersistentVolume({
       pvName: prepared.pvName,
       claim,
       storageClass: sc,
@@ -233,6 +243,23 @@ export class CsiProvisioner {
       supportsTopology: this.supportsTopology,
       volumeAttributesClassName: prepared.vacName,
     });
+    if (prepared.migrated) {
+      try {
+        pv = this.#translator.translateCsiPvToInTree(pv);
+      } catch (err) {
+        // The volume exists but cannot be described in-tree: delete it rather than leak it (Go
+        // means to, but hands its deleter a nil PV and keeps the volume).
+        this.#log.warn('Failed to translate the CSI PV to in-tree; deleting the new volume', { pv: prepared.pvName, volumeHandle: volumeId, err: errorText(err) });
+        const cleanupErr = await this.deleteBackendVolume(volumeId, secrets, signal, true);
+        if (cleanupErr) {
+          const problem = errorText(err).trim().replace(/\.$/, '');
+          throw new ProvisioningError('InBackground', `${problem}. Deleting the new volume of ${prepared.pvName} failed too, will retry: ${errorText(cleanupErr)}`, { cause: err });
+        }
+        if (journal && entry) await journal.settle(entry, 'volume deleted: its PV could not be translated to in-tree');
+        if (this.supportsTopology) this.#deps.topologyCache.delete(claim.metadata?.uid ?? '');
+        throw finished(errorText(err), err);
+      }
+    }
     this.#log.v(2).info('Successfully created volume', { pv: prepared.pvName, claim: claimKey(claim), volumeHandle: volumeId });
     if (this.supportsTopology) this.#deps.topologyCache.delete(claim.metadata?.uid ?? '');
     if (prepared.dataSource?.kind === SNAPSHOT_KIND && claim.spec?.dataSource?.kind === SNAPSHOT_KIND) {
@@ -250,14 +277,14 @@ export class CsiProvisioner {
   }
 
   /** Deletes a backend volume by id, retrying within one --timeout; returns the last error or undefined. */
-  async deleteBackendVolume(volumeId: string, secrets: Record<string, string> | undefined, signal?: AbortSignal): Promise<unknown> {
+  async deleteBackendVolume(volumeId: string, secrets: Record<string, string> | undefined, signal?: AbortSignal, migrated = false): Promise<unknown> {
     const deadline = Date.now() + this.#cfg.timeoutMs;
     let last: unknown;
     for (let i = 0; i < CLEANUP_DELETE_TRIES; i++) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       try {
-        await this.#deps.csi.deleteVolume({ volume_id: volumeId, secrets: secrets ?? {} }, { timeoutMs: left, signal });
+        await this.#deps.csi.deleteVolume({ volume_id: volumeId, secrets: secrets ?? {} }, { timeoutMs: left, signal, migrated });
         return undefined;
       } catch (err) {
         last = err;
@@ -266,13 +293,27 @@ export class CsiProvisioner {
     return last ?? new Error(`DeleteVolume ${volumeId} timed out`);
   }
 
-  async #prepare(claim: PersistentVolumeClaim, sc: StorageClass, selectedNode: string, signal?: AbortSignal): Promise<Prepared> {
+  async #prepare(claim: PersistentVolumeClaim, claimClass: StorageClass, selectedNode: string, signal?: AbortSignal): Promise<Prepared> {
     const cfg = this.#cfg;
     let dataSource: DataSource | undefined;
     try {
       dataSource = resolveDataSource(claim, cfg.features.crossNamespaceVolumeDataSource);
     } catch (err) {
       throw finished(errorText(err));
+    }
+    // Everything below works on the class as the driver takes it.
+    let sc: StorageClass;
+    let migrated: boolean;
+    try {
+      ({ storageClass: sc, migrated } = storageClassForCsi(claimClass, cfg.inTreePluginName, this.#translator));
+    } catch (err) {
+      throw finished(errorText(err), err);
+    }
+    if (migrated) this.#log.v(2).info('Translated the in-tree StorageClass to CSI', { storageClass: claimClass.metadata?.name, plugin: claimClass.provisioner });
+    // Go checks the grant before it looks at the kind: an unallowed populator source is refused too.
+    if (dataSource && dataSource.namespace !== claim.metadata?.namespace && !referenceGranted(claim, this.#deps.referenceGrants?.(dataSource.namespace) ?? [])) {
+      const ref = claim.spec?.dataSourceRef;
+      throw finished(`accessing ${ref?.namespace}/${ref?.name} of ${ref?.kind} dataSource from ${claimKey(claim)} isn't allowed`);
     }
     const need: { snapshot?: boolean; clone?: boolean; modify?: boolean } = {};
     if (dataSource) {
@@ -287,10 +328,6 @@ export class CsiProvisioner {
       } else {
         this.#deps.recorder.event(objectReference(claim, PERSISTENT_VOLUME_CLAIMS), 'Normal', REASON_PROVISIONING, 'Assuming an external populator will provision the volume');
         throw new IgnoredError(`data source (${dataSource.kind}) is not handled by the provisioner, assuming an external populator will provision it`);
-      }
-      if (dataSource.namespace !== claim.metadata?.namespace && !referenceGranted(claim, this.#deps.referenceGrants?.(dataSource.namespace) ?? [])) {
-        const ref = claim.spec?.dataSourceRef;
-        throw finished(`accessing ${ref?.namespace}/${ref?.name} of ${ref?.kind} dataSource from ${claimKey(claim)} isn't allowed`);
       }
     }
     const vacName = cfg.features.volumeAttributesClass ? claim.spec?.volumeAttributesClassName || undefined : undefined;
@@ -396,7 +433,7 @@ export class CsiProvisioner {
       }
       request.mutable_parameters = { ...(vac.parameters ?? {}) };
     }
-    return { pvName, request, secretRef: secretRefs.provisioner, requestedBytes, fsType, secretRefs, dataSource, vacName };
+    return { pvName, request, secretRef: secretRefs.provisioner, requestedBytes, fsType, secretRefs, dataSource, vacName, migrated };
   }
 
   /**
@@ -509,23 +546,25 @@ export class CsiProvisioner {
    * DeleteVolume for a released PV. Throws IgnoredError when the PV is not this instance's to
    * delete (node mode), other errors when deletion must be retried.
    */
-  async deleteVolume(pv: PersistentVolume, signal?: AbortSignal): Promise<void> {
+  async deleteVolume(stored: PersistentVolume, signal?: AbortSignal): Promise<void> {
+    // An in-tree PV (CSI migration) is deleted through its CSI translation.
+    const { pv, migrated } = csiViewOfVolume(stored, this.#translator);
     const csi = pv.spec?.csi;
     if (!csi) throw new Error('invalid CSI PV');
     const node = this.#cfg.node;
     if (node && !volumeIsAccessible(pv.spec?.nodeAffinity, node.segments)) throw new IgnoredError('PV was not provisioned on this node');
     const capProblem = this.#checkCapabilities({});
     if (capProblem) throw new Error(capProblem);
-    const secrets = await this.#deletionSecrets(pv, signal);
+    const secrets = await this.#deletionSecrets(pv, migrated, signal);
     for (const va of this.#deps.attachmentsOf?.(pv.metadata?.name ?? '') ?? []) {
       if (va.spec?.source?.persistentVolumeName === pv.metadata?.name) {
         throw new Error(`persistentvolume ${pv.metadata?.name} is still attached to node ${va.spec?.nodeName}`);
       }
     }
-    await this.#deps.csi.deleteVolume({ volume_id: csi.volumeHandle, secrets: secrets ?? {} }, { timeoutMs: this.#cfg.timeoutMs, signal });
+    await this.#deps.csi.deleteVolume({ volume_id: csi.volumeHandle, secrets: secrets ?? {} }, { timeoutMs: this.#cfg.timeoutMs, signal, migrated });
   }
 
-  async #deletionSecrets(pv: PersistentVolume, signal?: AbortSignal): Promise<Record<string, string> | undefined> {
+  async #deletionSecrets(pv: PersistentVolume, migrated: boolean, signal?: AbortSignal): Promise<Record<string, string> | undefined> {
     const source = deletionSecretSource(pv);
     let ref: SecretReference | undefined;
     if (source.from === 'none') return undefined;
@@ -534,11 +573,13 @@ export class CsiProvisioner {
     } else {
       const className = pv.spec?.storageClassName ?? '';
       if (className === '') return undefined;
-      const sc = this.#deps.storageClass(className);
+      let sc = this.#deps.storageClass(className);
       if (!sc) {
         this.#log.warn('StorageClass of the volume not found, deleting without secrets', { pv: pv.metadata?.name, storageClass: className });
         return undefined;
       }
+      // A migrated volume's in-tree class names its secrets the in-tree way (Portworx): translate it.
+      if (migrated) sc = storageClassForCsi(sc, this.#cfg.inTreePluginName, this.#translator).storageClass;
       const claimRef = pv.spec?.claimRef;
       if (!claimRef) {
         this.#log.warn('Volume has no claim reference, deleting without secrets', { pv: pv.metadata?.name });

@@ -24,6 +24,8 @@ import { desiredFinalizers, isOurVolume, shouldDeleteVolume } from './volume-dec
 
 export const VOLUMES_QUEUE = 'volumes';
 export const VOLUME_RESYNC_PERIOD_MS = 15 * 60_000;
+/** PVs remembered at most per memory below (a delete event missed must not grow them). */
+const PV_MEMORY = 10_000;
 
 export interface VolumeControllerOptions {
   knownProvisioners: ReadonlySet<string>;
@@ -57,6 +59,12 @@ export class VolumeController implements Disposable {
   readonly #opts: VolumeControllerOptions;
   readonly #log: Logger;
   #handler: Disposable | undefined;
+  /**
+   * UIDs of PVs whose finalizer we removed, and of PVs we sent the DELETE for (until their
+   * delete event): the syncs our own writes trigger need no further request.
+   */
+  readonly #finalizerRemoved = new Set<string>();
+  readonly #deleteIssued = new Set<string>();
 
   constructor(deps: VolumeControllerDeps, opts: VolumeControllerOptions) {
     this.#deps = deps;
@@ -80,8 +88,13 @@ export class VolumeController implements Disposable {
         onAdd: enqueue,
         onUpdate: (_old, pv) => enqueue(pv),
         onDelete: (pv) => {
-          const name = ('tombstone' in pv ? pv.lastKnown : pv).metadata?.name;
+          const gone = 'tombstone' in pv ? pv.lastKnown : pv;
+          const name = gone.metadata?.name;
           if (name) this.queue.forget(name);
+          if (gone.metadata?.uid) {
+            this.#finalizerRemoved.delete(gone.metadata.uid);
+            this.#deleteIssued.delete(gone.metadata.uid);
+          }
         },
       },
       { resyncPeriodMs: this.#opts.resyncPeriodMs ?? VOLUME_RESYNC_PERIOD_MS, name: 'volume-controller' },
@@ -137,8 +150,17 @@ export class VolumeController implements Disposable {
     }
 
     try {
-      if (!pv.metadata?.deletionTimestamp) await this.#deps.api.deletePersistentVolume(name, pv.metadata?.uid, signal);
-      await this.#removeFinalizer(name, pv.metadata?.uid, signal);
+      // Our finalizer first, then the DELETE (Go: the other way round). Until the PV is deleted
+      // nothing else moves our finalizer in its list (kube-controller-manager drops pv-protection
+      // only once the PV is being deleted), so the cached PV says where it is and the patch
+      // needs no read first. Dying in between leaves a Released PV without our finalizer, which
+      // the next process deletes the same way (DeleteVolume again: idempotent).
+      const uid = pv.metadata?.uid;
+      await this.#removeFinalizer(name, uid, pv, signal);
+      if (!pv.metadata?.deletionTimestamp && !(uid && this.#deleteIssued.has(uid))) {
+        await this.#deps.api.deletePersistentVolume(name, uid, signal);
+        remember(this.#deleteIssued, uid);
+      }
     } catch (err) {
       if (!isNotFound(err)) {
         log.info('Failed to delete persistentvolume', { err: errorText(err) });
@@ -153,8 +175,24 @@ export class VolumeController implements Disposable {
     return undefined;
   }
 
-  /** Removes our finalizer from the live PV (read fresh: the cache lags behind our own DELETE). */
-  async #removeFinalizer(name: string, uid: string | undefined, signal: AbortSignal): Promise<void> {
+  /**
+   * Removes our finalizer from the PV. First without a read, from `known` (the cached PV): a
+   * patch that only applies while the finalizer is where `known` has it. If it moved (a PV
+   * someone else deleted, whose other finalizers went meanwhile), from a fresh read.
+   */
+  async #removeFinalizer(name: string, uid: string | undefined, known: PersistentVolume, signal: AbortSignal): Promise<void> {
+    if (uid && this.#finalizerRemoved.has(uid)) return;
+    if (!(known.metadata?.finalizers ?? []).includes(PV_FINALIZER)) return;
+    if (!uid || known.metadata?.uid === uid) {
+      try {
+        await this.#deps.api.removePersistentVolumeFinalizer(known, PV_FINALIZER, signal);
+        remember(this.#finalizerRemoved, uid);
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        this.#log.v(4).info('Finalizer moved since the version we know; reading the PV', { pv: name, err: errorText(err) });
+      }
+    }
     await retryOnConflict(
       async () => {
         let current: PersistentVolume;
@@ -175,5 +213,16 @@ export class VolumeController implements Disposable {
       },
       { clock: this.#deps.clock, signal },
     );
+    remember(this.#finalizerRemoved, uid);
   }
+}
+
+/** Adds a PV UID to a bounded memory (a missed delete event must not grow it forever). */
+function remember(set: Set<string>, uid: string | undefined): void {
+  if (!uid) return;
+  if (set.size >= PV_MEMORY) {
+    const oldest = set.values().next().value;
+    if (oldest !== undefined) set.delete(oldest);
+  }
+  set.add(uid);
 }

@@ -6,7 +6,9 @@
 //     and leaks the new volume, external-provisioner #1469);
 //   - any other failure → retried in the background (queue "unsavedpvs", client-go's default
 //     controller limiter) until saved, as Go does; a PV saved for a claim deleted meanwhile is
-//     released and cleaned up by the normal deletion path.
+//     released and cleaned up by the normal deletion path. The first failure is reported on the
+//     claim (a Warning naming the error, e.g. a missing RBAC permission); a claim that is gone
+//     while the PV still cannot be saved gets its volume deleted instead of retried forever.
 
 import {
   PERSISTENT_VOLUME_CLAIMS,
@@ -28,6 +30,7 @@ import type {
 } from '@csi-sidecars-ts/shared';
 import type { ProvisionerApi } from '../adapters/kube-api.js';
 import { REASON_PROVISIONING_FAILED, REASON_PROVISIONING_SUCCEEDED } from './constants.js';
+import { volumeHandleOf } from './migration.js';
 
 export const UNSAVED_PVS_QUEUE = 'unsavedpvs';
 export const SAVE_WORKERS = 4;
@@ -62,6 +65,8 @@ interface Pending {
   job: SaveJob;
   /** Set once the volume is known to be a stray: only its deletion is left to do. */
   strayOf?: PersistentVolume;
+  /** The claim has been told (once) why its PV is not saved yet. */
+  warned?: boolean;
 }
 
 function errorText(err: unknown): string {
@@ -118,7 +123,9 @@ export class VolumeSaver implements Disposable {
       async (name, sig) => {
         const p = this.#pending.get(name);
         if (!p) return undefined;
-        const outcome = await this.#attempt(p, sig);
+        // A claim deleted while its PV could not be saved (e.g. no RBAC to create PVs) no longer
+        // wants the volume: delete it, as the journal's replay would, instead of retrying forever.
+        const outcome = p.strayOf || this.#deps.claimByUid(p.job.claimUid) ? await this.#attempt(p, sig) : await this.#abandon(p, sig);
         if (outcome === 'retry') return { requeue: 'rateLimited' as const };
         this.#pending.delete(name);
         await this.#settled(p.job, outcome);
@@ -160,6 +167,11 @@ export class VolumeSaver implements Disposable {
     } catch (err) {
       if (!isAlreadyExists(err)) {
         this.#log.error('Failed to save PersistentVolume, will retry', err, { pv: name });
+        if (!p.warned) {
+          // Once per volume: the claim shows why it stays Pending (e.g. the missing RBAC permission).
+          p.warned = true;
+          this.#event(job.claimUid, 'Warning', REASON_PROVISIONING_FAILED, `failed to save PersistentVolume ${name} for volume ${job.volumeId}, will retry: ${errorText(err)}`);
+        }
         return 'retry';
       }
     }
@@ -171,7 +183,8 @@ export class VolumeSaver implements Disposable {
       this.#log.v(2).info('PersistentVolume exists but cannot be read back, will retry', { pv: name, err: errorText(err), notFound: isNotFound(err) });
       return 'retry';
     }
-    const sameVolume = existing.spec?.csi?.volumeHandle === job.volumeId;
+    // Handles, not sources: an in-tree PV (CSI migration) is compared through its CSI translation.
+    const sameVolume = volumeHandleOf(existing) === (volumeHandleOf(job.pv) ?? job.volumeId);
     const sameClaim = existing.spec?.claimRef?.uid === job.claimUid;
     if (sameVolume && sameClaim) {
       this.#log.v(2).info('PersistentVolume already exists, reusing', { pv: name });
@@ -190,16 +203,39 @@ export class VolumeSaver implements Disposable {
     return this.#deleteStray(p, existing, signal);
   }
 
+  /** The claim is gone before its PV could be saved: deletes the volume unless a PV for it exists after all. */
+  async #abandon(p: Pending, signal?: AbortSignal): Promise<SaveOutcome | 'retry'> {
+    const { job } = p;
+    const name = job.pv.metadata?.name ?? '';
+    try {
+      const existing = await this.#deps.api.getPersistentVolume(name, signal);
+      // An earlier create went through after all: the normal deletion path owns it now.
+      if (volumeHandleOf(existing) === (volumeHandleOf(job.pv) ?? job.volumeId)) return 'saved';
+    } catch (err) {
+      if (!isNotFound(err)) {
+        this.#log.error('Claim deleted before its PersistentVolume was saved; cannot check the PersistentVolume, will retry', err, { pv: name });
+        return 'retry';
+      }
+    }
+    const err = await this.#deps.deleteBackendVolume(job.volumeId, job.secrets, signal);
+    if (err) {
+      this.#log.error('Claim deleted before its PersistentVolume was saved; deleting the volume failed, will retry', err, { pv: name, volumeId: job.volumeId });
+      return 'retry';
+    }
+    this.#log.warn('Claim deleted before its PersistentVolume was saved; deleted the volume instead of leaking it', { pv: name, volumeId: job.volumeId, claimUid: job.claimUid });
+    return 'stray';
+  }
+
   async #deleteStray(p: Pending, existing: PersistentVolume, signal?: AbortSignal): Promise<'stray' | 'retry'> {
     const { job } = p;
     const name = job.pv.metadata?.name ?? '';
     const err = await this.#deps.deleteBackendVolume(job.volumeId, job.secrets, signal);
-    const what = `PersistentVolume ${name} already exists for volume ${existing.spec?.csi?.volumeHandle ?? '<none>'} (claim UID ${existing.spec?.claimRef?.uid ?? '<none>'}${existing.metadata?.deletionTimestamp ? ', being deleted' : ''})`;
+    const what = `PersistentVolume ${name} already exists for volume ${volumeHandleOf(existing) ?? '<none>'} (claim UID ${existing.spec?.claimRef?.uid ?? '<none>'}${existing.metadata?.deletionTimestamp ? ', being deleted' : ''})`;
     if (err) {
       this.#log.error('Newly created volume cannot be saved and its deletion failed, will retry', err, { pv: name, volumeId: job.volumeId });
       return 'retry';
     }
-    this.#log.warn('Deleted a newly created volume that could not be saved', { pv: name, volumeId: job.volumeId, existing: existing.spec?.csi?.volumeHandle });
+    this.#log.warn('Deleted a newly created volume that could not be saved', { pv: name, volumeId: job.volumeId, existing: volumeHandleOf(existing) });
     this.#event(job.claimUid, 'Warning', REASON_PROVISIONING_FAILED, `${what}; deleted the newly created volume ${job.volumeId} instead of leaking it`);
     return 'stray';
   }
