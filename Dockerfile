@@ -10,6 +10,7 @@
 # a pod spec passes flags only (args), no shell, no wrapper. They run as 65532:65532 and write
 # nothing but /dev/termination-log (the reason of a fatal exit, for `kubectl describe`), so
 # readOnlyRootFilesystem works. Why these base images: docs/adr/0004-container-images.md.
+# Node runs with the flags on each bin's first line (a small young generation: docs/adr/0007).
 
 # Builds and installs dependencies (npm, a shell); never shipped.
 ARG BUILD_IMAGE=node:24-bookworm-slim
@@ -65,7 +66,7 @@ COPY --from=build /src/packages/provisioner/package.json packages/provisioner/pa
 COPY --from=build /src/packages/provisioner/dist packages/provisioner/dist
 ENV NODE_ENV=production
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node", "/app/packages/provisioner/dist/cmd/csi-provisioner.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/packages/provisioner/dist/cmd/csi-provisioner.js"]
 
 FROM ${RUNTIME_IMAGE} AS csi-attacher
 WORKDIR /app
@@ -77,7 +78,7 @@ COPY --from=build /src/packages/attacher/package.json packages/attacher/package.
 COPY --from=build /src/packages/attacher/dist packages/attacher/dist
 ENV NODE_ENV=production
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node", "/app/packages/attacher/dist/cmd/csi-attacher.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/packages/attacher/dist/cmd/csi-attacher.js"]
 
 FROM ${RUNTIME_IMAGE} AS csi-resizer
 WORKDIR /app
@@ -89,7 +90,7 @@ COPY --from=build /src/packages/resizer/package.json packages/resizer/package.js
 COPY --from=build /src/packages/resizer/dist packages/resizer/dist
 ENV NODE_ENV=production
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node", "/app/packages/resizer/dist/cmd/csi-resizer.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/packages/resizer/dist/cmd/csi-resizer.js"]
 
 # All three sidecars in one image: the entry point is node, and each container names its
 # sidecar, e.g. command: ["/nodejs/bin/node", "/app/packages/attacher/dist/cmd/csi-attacher.js"]
@@ -108,5 +109,5 @@ COPY --from=build /src/packages/resizer/package.json packages/resizer/package.js
 COPY --from=build /src/packages/resizer/dist packages/resizer/dist
 ENV NODE_ENV=production
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2"]
 CMD ["/app/packages/provisioner/dist/cmd/csi-provisioner.js"]

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from '@csi-sidecars-ts/e2e/dist/harness/managed-process.js';
 import { repoRoot } from '@csi-sidecars-ts/e2e/dist/harness/paths.js';
-import { sidecarBin } from '@csi-sidecars-ts/e2e/dist/harness/sidecars.js';
+import { sidecarBin, sidecarNodeFlags } from '@csi-sidecars-ts/e2e/dist/harness/sidecars.js';
 import type { ClusterInfo } from '@csi-sidecars-ts/e2e/dist/harness/control-plane.js';
 import type { Impl, Profile, SidecarName } from './catalogue.js';
 
@@ -31,7 +31,8 @@ const GO_COMPONENT: Readonly<Record<SidecarName, string>> = { provisioner: 'go-p
 
 export function oursBinary(name: SidecarName): SidecarBinary {
   const script = sidecarBin(name);
-  const bin: SidecarBinary = { impl: 'ours', name, command: process.execPath, leadingArgs: [script], version: `csi-sidecars-ts csi-${name} v0.1.0 (Node ${process.versions.node})` };
+  const flags = existsSync(script) ? sidecarNodeFlags(script) : [];
+  const bin: SidecarBinary = { impl: 'ours', name, command: process.execPath, leadingArgs: [...flags, script], version: `csi-sidecars-ts csi-${name} v0.1.0 (Node ${process.versions.node})` };
   if (!existsSync(script)) bin.problem = `${script} is missing (run \`npm run build\`)`;
   return bin;
 }

@@ -96,7 +96,9 @@ describe('reflector against a real kube-apiserver', () => {
     await createNamespace(ns);
     await Promise.all(Array.from({ length: 120 }, (_, i) => createConfigMap(ns, `cm-${i}`, 'a')));
     const { lw, counts } = countingListWatcher(httpListWatcher(client, { resource: CONFIG_MAPS, namespace: ns }));
-    const informer = new Informer<KubeObject>({ listWatcher: lw, pageSize: 25 });
+    // Paging happens on the etcd path: a resourceVersion=0 list (the default first list) is served
+    // whole from the watch cache, which ignores limit (next test).
+    const informer = new Informer<KubeObject>({ listWatcher: lw, pageSize: 25, listFromWatchCache: false });
     const updates: Array<[string, string]> = [];
     informer.addEventHandler({ onUpdate: (o, n) => updates.push([(o as ConfigMap).data!.v!, (n as ConfigMap).data!.v!]) });
     const deliveries = recordDeliveries(informer);
@@ -114,6 +116,53 @@ describe('reflector against a real kube-apiserver', () => {
       await waitFor('update delivered', () => updates.some(([o, n]) => o === 'a' && n === 'b'));
       expect(deliveries.deletes).toContain('cm-8');
       expect(storeState(informer)).toEqual(await apiState(configMaps(ns)));
+    } finally {
+      await informer.dispose();
+    }
+  });
+
+  it('by default lists first from the watch cache: one request for 120 objects, whatever the page size', async () => {
+    const ns = 'reflector-from-cache';
+    await createNamespace(ns);
+    await Promise.all(Array.from({ length: 120 }, (_, i) => createConfigMap(ns, `cm-${i}`, 'a')));
+    const real = httpListWatcher(client, { resource: CONFIG_MAPS, namespace: ns });
+    const asked: (string | undefined)[] = [];
+    const lw: ListWatcher = { description: real.description, list: (opts) => (asked.push(opts.resourceVersion), real.list(opts)), watch: (opts) => real.watch(opts) };
+    const informer = new Informer<KubeObject>({ listWatcher: lw, pageSize: 25 });
+    void informer.run();
+    try {
+      await informer.waitForSync(AbortSignal.timeout(30_000));
+      expect(informer.store.list()).toHaveLength(120);
+      // client-go's first list: resourceVersion=0, answered in one piece by the watch cache.
+      expect(asked).toEqual(['0']);
+      await createConfigMap(ns, 'cm-new', 'b');
+      await waitFor('watch from the cached list version delivers new objects', () => informer.store.getByName(ns, 'cm-new') !== undefined);
+      expect(storeState(informer)).toEqual(await apiState(configMaps(ns)));
+    } finally {
+      await informer.dispose();
+    }
+  });
+
+  it('with watchList gets the initial state as a streaming list: no LIST, one watch that goes on', async () => {
+    const ns = 'reflector-streaming';
+    await createNamespace(ns);
+    await Promise.all(Array.from({ length: 120 }, (_, i) => createConfigMap(ns, `cm-${i}`, 'a')));
+    const { lw, counts } = countingListWatcher(httpListWatcher(client, { resource: CONFIG_MAPS, namespace: ns }));
+    const informer = new Informer<KubeObject>({ listWatcher: lw, watchList: true });
+    const deliveries = recordDeliveries(informer);
+    void informer.run();
+    try {
+      await informer.waitForSync(AbortSignal.timeout(30_000));
+      expect(informer.store.list()).toHaveLength(120);
+      // kube-apiserver served the streaming list (a refusal would have made the reflector LIST).
+      expect(counts).toEqual({ lists: 0, watches: 1 });
+      expect(storeState(informer)).toEqual(await apiState(configMaps(ns)));
+      await client.request({ method: 'PATCH', path: `${configMaps(ns)}/cm-3`, body: { data: { v: 'b' } }, contentType: 'application/merge-patch+json' });
+      await createConfigMap(ns, 'cm-new', 'c');
+      await waitFor('changes on the same stream', () => informer.store.getByName(ns, 'cm-new') !== undefined && (informer.store.getByName(ns, 'cm-3') as ConfigMap | undefined)?.data?.v === 'b');
+      expect(counts.watches).toBe(1);
+      expect(deliveries.adds.size).toBe(121);
+      expect(new Set(deliveries.deliveredVersions).size).toBe(deliveries.deliveredVersions.length);
     } finally {
       await informer.dispose();
     }

@@ -93,6 +93,14 @@ function copies(s: Stage): CopyFrom[] {
   });
 }
 
+/** The Node flags on the first line of a sidecar's entry source (`#!/usr/bin/env -S node <flags>`). */
+function nodeFlagsOf(sidecar: SidecarName): string[] {
+  const first = readFileSync(join(repoRoot, 'packages', sidecar, 'src', 'cmd', `csi-${sidecar}.ts`), 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node((?:\s+--\S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`packages/${sidecar}/src/cmd/csi-${sidecar}.ts: first line is not "#!/usr/bin/env -S node <flags>"`);
+  return m[1]!.trim().split(/\s+/).filter((f) => f !== '');
+}
+
 function binOf(sidecar: SidecarName): string {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'packages', sidecar, 'package.json'), 'utf8')) as { bin: Record<string, string> };
   const bin = pkg.bin[`csi-${sidecar}`];
@@ -295,11 +303,14 @@ describe('Dockerfile', () => {
       // Nothing runs in a runtime stage: there is no shell to run it with, and nothing to install.
       expect({ target, run: only(s, 'RUN') }).toEqual({ target, run: [] });
       const entrypoint = execForm(only(s, 'ENTRYPOINT').at(-1), `${target} ENTRYPOINT`);
+      // The Node flags are the ones the bin's own first line names (docs/adr/0007).
+      const flags = nodeFlagsOf(sidecars[0]!);
       if (sidecars.length === 1) {
-        expect(entrypoint).toEqual(['/nodejs/bin/node', binOf(sidecars[0]!)]);
+        expect(entrypoint).toEqual(['/nodejs/bin/node', ...flags, binOf(sidecars[0]!)]);
         expect(only(s, 'CMD')).toEqual([]);
       } else {
-        expect(entrypoint).toEqual(['/nodejs/bin/node']);
+        for (const sc of sidecars) expect({ sc, flags: nodeFlagsOf(sc) }).toEqual({ sc, flags });
+        expect(entrypoint).toEqual(['/nodejs/bin/node', ...flags]);
         expect(execForm(only(s, 'CMD').at(-1), `${target} CMD`)).toEqual([binOf('provisioner')]);
       }
     }
@@ -353,7 +364,7 @@ describe('Dockerfile', () => {
       const entrypoint = execForm(only(stage(target), 'ENTRYPOINT').at(-1), 'ENTRYPOINT');
       for (const sidecar of sidecars) {
         // /nodejs/bin/node is this node; /app/... is the rebuilt folder.
-        const argv = [...entrypoint, ...(entrypoint.length === 1 ? [binOf(sidecar)] : [])].slice(1).map((a) => join(root, a));
+        const argv = [...entrypoint, ...(entrypoint.some((a) => a.endsWith('.js')) ? [] : [binOf(sidecar)])].slice(1).map((a) => (a.startsWith('/') ? join(root, a) : a));
         const env = { PATH: process.env.PATH ?? '', NODE_ENV: 'production' };
         starts.push(run(process.execPath, [...argv, '--version'], { cwd: join(root, 'app'), env }).then((r) => ({ target, sidecar, ...r })));
       }

@@ -140,6 +140,9 @@ export class ControlPlane {
         '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
         '--endpoint-reconciler-type=none',
         '--allow-privileged=true',
+        // Alpha: without it the apiserver drops spec.dataSourceRef when it names a namespace
+        // (csi-provisioner's cross-namespace data sources). The PV controller does not need it.
+        '--feature-gates=CrossNamespaceVolumeDataSource=true',
         '--v=1',
         ...this.#opts.apiserverArgs,
       ];

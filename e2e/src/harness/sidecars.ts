@@ -1,7 +1,7 @@
 // Starts the project's own sidecars from the current build (packages/*/dist) against a running
 // control plane, as managed processes: from `npm run cluster --with-sidecars`, the demo, and
 // integration specs (which must stop them in afterAll).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './managed-process.js';
 import type { ClusterInfo, ControlPlane } from './control-plane.js';
@@ -13,6 +13,16 @@ export type SidecarName = (typeof SIDECARS)[number];
 
 export function sidecarBin(name: SidecarName): string {
   return join(repoRoot, 'packages', name, 'dist', 'cmd', `csi-${name}.js`);
+}
+
+/**
+ * The Node flags a sidecar runs with, from its bin's first line (`#!/usr/bin/env -S node <flags>`),
+ * so the harness, the bench and the Dockerfile start it the way the bin says (docs/adr/0007).
+ */
+export function sidecarNodeFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node((?:\s+--\S+)*)\s*$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter((f) => f !== '') : [];
 }
 
 export interface StartSidecarOptions {
@@ -35,6 +45,7 @@ export function startSidecar(info: ClusterInfo, name: SidecarName, opts: StartSi
     // The same Node that runs the harness (Node 24 from the project's devDependency).
     command: process.execPath,
     args: [
+      ...sidecarNodeFlags(bin),
       bin,
       `--kubeconfig=${info.kubeconfig}`,
       `--csi-address=${opts.csiAddress ?? info.csiSocket}`,

@@ -24,7 +24,7 @@ import { CsiAttacher } from './adapters/attacher-csi.js';
 import { AttachController } from './controller/attach-controller.js';
 import type { AttacherMetrics } from './controller/attacher-metrics.js';
 import { UncertainAttachments, noAttacherMetrics, pendingFromCache, registerAttacherMetrics } from './controller/attacher-metrics.js';
-import { VA_BY_PV_INDEX, dropManagedFields, vaByPvIndex } from './controller/caches.js';
+import { VA_BY_PV_INDEX, trimCsiNode, trimPersistentVolume, trimVolumeAttachment, vaByPvIndex } from './controller/caches.js';
 import type { AttacherCaches } from './controller/caches.js';
 import { CsiAttachHandler } from './controller/csi-handler.js';
 import type { AttachHandler } from './controller/handler.js';
@@ -125,11 +125,11 @@ export async function startAttacher(deps: AttacherDeps, options: AttacherRunOpti
   const trim = options.trimCaches ?? true;
   const informers = {
     volumeAttachments: factory.informerFor<VolumeAttachment>(VOLUME_ATTACHMENTS, {
-      ...(trim ? { transform: dropManagedFields } : {}),
+      ...(trim ? { transform: trimVolumeAttachment } : {}),
       indexers: { [VA_BY_PV_INDEX]: vaByPvIndex },
     }),
-    persistentVolumes: factory.informerFor<PersistentVolume>(PERSISTENT_VOLUMES, trim ? { transform: dropManagedFields } : {}),
-    csiNodes: factory.informerFor<CSINode>(CSI_NODES, trim ? { transform: dropManagedFields } : {}),
+    persistentVolumes: factory.informerFor<PersistentVolume>(PERSISTENT_VOLUMES, trim ? { transform: trimPersistentVolume } : {}),
+    csiNodes: factory.informerFor<CSINode>(CSI_NODES, trim ? { transform: trimCsiNode } : {}),
   };
   const caches = {
     volumeAttachments: informers.volumeAttachments.store,

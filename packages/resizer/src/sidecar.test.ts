@@ -99,8 +99,10 @@ describe('startResizer', () => {
   it('keeps only pods that use claims in its pod index', async () => {
     await eventually(() => sidecar.podIndex!.hasSynced(), 'pod index synced');
     expect(sidecar.podIndex!.isClaimInUse('ns', 'used')).toBe(true);
-    const podList = server.requests.find((r) => r.path === '/api/v1/pods' && !r.watch)!;
+    // The initial state comes as a streaming list (one watch with sendInitialEvents), with the selector.
+    const podList = server.requests.find((r) => r.path === '/api/v1/pods')!;
     expect(podList.query.fieldSelector).toBe('status.phase!=Succeeded,status.phase!=Failed');
+    expect(podList.query.sendInitialEvents).toBe('true');
   });
 
   it('a driver answering 0 bytes gets a clear error on its claim while other claims keep being served', async () => {

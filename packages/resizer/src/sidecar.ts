@@ -7,6 +7,7 @@
 // the PVC and PV informers of the factory, and — with --handle-volume-inuse-error — the lean
 // pod index that feeds the offline-expansion gate.
 
+import { trimCachedClaim, trimCachedVolume } from './cache-transform.js';
 import {
   DisposableStore,
   httpListWatcher,
@@ -124,8 +125,8 @@ export async function startResizer(deps: ResizerSidecarDeps, options: ResizerSid
   const queueMetrics = workQueueMetrics(deps.registry);
   const gates = options.featureGates;
 
-  const claims = deps.informers.informerFor<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS);
-  const volumes = deps.informers.informerFor<PersistentVolume>(PERSISTENT_VOLUMES);
+  const claims = deps.informers.informerFor<PersistentVolumeClaim>(PERSISTENT_VOLUME_CLAIMS, { transform: trimCachedClaim });
+  const volumes = deps.informers.informerFor<PersistentVolume>(PERSISTENT_VOLUMES, { transform: trimCachedVolume });
 
   let resizer: VolumeResizer | undefined;
   if (plan.resizer === 'controller') {
@@ -145,6 +146,8 @@ export async function startResizer(deps: ResizerSidecarDeps, options: ResizerSid
         sink: podIndex,
         clock: deps.clock,
         logger: log.withName('pod-index'),
+        // One streaming list instead of LIST + WATCH at start-up (falls back on servers without it).
+        watchList: true,
       });
       const running = reflector.run(stop.signal).catch((err: unknown) => log.error('Pod reflector stopped', err));
       owned.defer(() => running);

@@ -1,6 +1,7 @@
 // The informer caches the attacher reads, with the index that turns "is any VA still using
 // this PV?" into a map lookup (Go lists every VA for each PV event).
 
+import { dropBookkeeping, dropBookkeepingAndStatus, dropManagedFields as sharedDropManagedFields } from '@csi-sidecars-ts/shared';
 import type { CSINode, KubeObject, PersistentVolume, Store, VolumeAttachment } from '@csi-sidecars-ts/shared';
 
 export const VA_BY_PV_INDEX = 'attacher.byPersistentVolume';
@@ -18,12 +19,13 @@ export interface AttacherCaches {
 }
 
 /**
- * Cache transform: drops metadata.managedFields, which nothing in the attacher reads and which
- * is often the largest part of an object. Module-level so a shared informer sees the same one.
+ * Cache transforms (the generic part lives in shared/kube/cache-transform.ts). The attacher writes
+ * VolumeAttachments, PersistentVolumes and nothing else, and only through patches computed from
+ * the cached object (finalizers as JSON patches with a test, metadata and status as merge
+ * patches), so dropping kubectl's last-applied annotation loses nothing on the server. It reads
+ * no PersistentVolume status. Module-level so a shared informer sees the same transform.
  */
-export function dropManagedFields<T extends KubeObject>(obj: KubeObject): T {
-  const meta = obj.metadata;
-  if (!meta || meta.managedFields === undefined) return obj as T;
-  const { managedFields: _dropped, ...rest } = meta;
-  return { ...obj, metadata: rest } as T;
-}
+export const dropManagedFields: <T extends KubeObject>(obj: KubeObject) => T = sharedDropManagedFields;
+export const trimVolumeAttachment: <T extends KubeObject>(obj: KubeObject) => T = dropBookkeeping;
+export const trimPersistentVolume: <T extends KubeObject>(obj: KubeObject) => T = dropBookkeepingAndStatus;
+export const trimCsiNode: <T extends KubeObject>(obj: KubeObject) => T = dropBookkeeping;

@@ -2,13 +2,11 @@
 // nothing here reads and which is often the largest part of a PVC or PV (external-provisioner
 // #587: memory grows with every cached claim). Safe for updates built from cached claims: an
 // update without managedFields leaves the server's managedFields as they are. (Annotations such
-// as kubectl's last-applied configuration must stay: a PUT without them would remove them.)
+// as kubectl's last-applied configuration must stay: a PUT without them would remove them, so
+// the shared dropBookkeeping transform is not for the provisioner's claims.)
 
-import type { KubeObject } from '@csi-sidecars-ts/shared';
+import { dropManagedFields, type KubeObject } from '@csi-sidecars-ts/shared';
 
 export function trimCachedObject<T extends KubeObject>(obj: KubeObject): T {
-  const meta = obj.metadata;
-  if (!meta || meta.managedFields === undefined) return obj as T;
-  const { managedFields: _dropped, ...rest } = meta;
-  return { ...obj, metadata: rest } as T;
+  return dropManagedFields<T>(obj);
 }

@@ -23,6 +23,9 @@ beforeAll(async () => {
     userAgent: defaultUserAgent('csi-provisioner', 'v0.1.0'),
     onRequest: (r) => records.push(r),
   });
+  // Loads client-node's typed classes now: on a busy machine that takes seconds, longer than the
+  // fake server keeps an idle keep-alive connection open.
+  await client.typed();
 });
 
 afterAll(async () => {
@@ -46,21 +49,21 @@ describe('KubeClient against the fake apiserver', () => {
   });
 
   it('serves typed client-node calls through the same transport', async () => {
-    const created = await client.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc('typed') as never });
+    const created = await (await client.typed()).core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc('typed') as never });
     expect(created.metadata?.name).toBe('typed');
     // Typed models turn timestamps into Date objects.
     expect(created.metadata?.creationTimestamp).toBeInstanceOf(Date);
-    const read = await client.core.readNamespacedPersistentVolumeClaim({ name: 'typed', namespace: 'default' });
+    const read = await (await client.typed()).core.readNamespacedPersistentVolumeClaim({ name: 'typed', namespace: 'default' });
     expect(read.spec?.resources?.requests?.storage).toBe('1Gi');
     expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer secret-token');
   });
 
   it('turns error answers of typed calls into KubeApiError with the Status reason', async () => {
-    const err = await client.core.readNamespacedPersistentVolumeClaim({ name: 'missing', namespace: 'default' }).catch((e: unknown) => e);
+    const err = await (await client.typed()).core.readNamespacedPersistentVolumeClaim({ name: 'missing', namespace: 'default' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(isNotFound(err)).toBe(true);
-    await client.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc('dup') as never });
-    const dup = await client.core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc('dup') as never }).catch((e: unknown) => e);
+    await (await client.typed()).core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc('dup') as never });
+    const dup = await (await client.typed()).core.createNamespacedPersistentVolumeClaim({ namespace: 'default', body: pvc('dup') as never }).catch((e: unknown) => e);
     expect(isAlreadyExists(dup)).toBe(true);
     expect(isConflict(dup)).toBe(false);
     expect((dup as KubeApiError).message).toContain('already exists');

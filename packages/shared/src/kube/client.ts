@@ -1,27 +1,19 @@
 // The Kubernetes client a sidecar gets: kubeconfig resolved like the Go sidecars' --kubeconfig /
-// --master flags, one transport with QPS/burst, timeout and User-Agent, typed client-node APIs
-// and a raw request function for what the typed APIs get wrong (status subresources, patches
-// with an explicit content type).
+// --master flags, one transport with QPS/burst, timeout and User-Agent, and raw JSON requests.
+// client-node's typed API classes are available on demand (typed()); nothing on a sidecar's
+// path loads them, because their module graph alone is ~75 MiB of RSS (ADR 7).
 
 import os from 'node:os';
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  ServerConfiguration,
-  StorageV1Api,
-  createConfiguration,
-} from '@kubernetes/client-node';
-import type { Configuration } from '@kubernetes/client-node';
 import type { Clock } from '../lifecycle/clock.js';
 import type { Disposable } from '../lifecycle/disposable.js';
 import type { Logger } from '../logging/logger.js';
+import { connectionFromKubeConfig, type KubeConfigLike, type KubeConnection } from './connection.js';
 import type { KubeConfigSourceOptions, LoadedKubeConfig } from './kubeconfig.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { TokenBucket } from './token-bucket.js';
-import type { KubeRequest, KubeResponse, KubeStreamResponse, RequestRecord } from './transport.js';
+import type { KubeBufferResponse, KubeRequest, KubeResponse, KubeStreamResponse, RequestRecord } from './transport.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, KubeTransport } from './transport.js';
-import { transportHttpLibrary } from './typed-http.js';
+import type { TypedApis } from './typed-api.js';
 
 export interface KubeClientSettings {
   /** Requests per second (--kube-api-qps); client-go's default 5. 0 or negative: no limit. */
@@ -39,29 +31,30 @@ export interface KubeClientSettings {
 }
 
 export interface KubeClientOptions extends KubeConfigSourceOptions, KubeClientSettings {
-  /** An already loaded config; skips the --kubeconfig/--master resolution. */
-  kubeConfig?: KubeConfig;
+  /** An already loaded config (e.g. client-node's KubeConfig); skips the --kubeconfig/--master resolution. */
+  kubeConfig?: KubeConfigLike;
 }
 
-export type ApiConstructor<T> = new (configuration: Configuration) => T;
-
 export interface KubeClient extends Disposable {
-  readonly kubeConfig: KubeConfig;
+  /** Server and credentials. */
+  readonly connection: KubeConnection;
   /** The server URL requests go to. */
   readonly server: string;
   /** Namespace of the current context (in-cluster: the pod's namespace). */
   readonly namespace: string | undefined;
-  readonly core: CoreV1Api;
-  readonly storage: StorageV1Api;
-  readonly coordination: CoordinationV1Api;
   readonly limiter: TokenBucket;
   readonly transport: KubeTransport;
-  /** Any other generated client-node API class, on the same transport. */
-  api<T>(ctor: ApiConstructor<T>): T;
+  /**
+   * client-node's generated API classes on this client's transport, loaded on first call (tests
+   * and tools; the sidecars use raw requests).
+   */
+  typed(): Promise<TypedApis>;
   /** A raw request; the answer parsed as JSON. Non-2xx throws KubeApiError. */
   request<T = unknown>(req: KubeRequest): Promise<T>;
   /** A raw request; the answer as text. Non-2xx throws KubeApiError. */
   requestText(req: KubeRequest): Promise<KubeResponse>;
+  /** A raw request; the answer's bytes. Non-2xx throws KubeApiError. */
+  requestBuffer(req: KubeRequest): Promise<KubeBufferResponse>;
   /** A streaming request (watch); resolves at the response headers. */
   stream(req: KubeRequest): Promise<KubeStreamResponse>;
 }
@@ -91,9 +84,19 @@ export class KubeClientFactory {
     if (kubeConfig) {
       const server = kubeConfig.getCurrentCluster()?.server;
       if (!server) throw new Error('the given KubeConfig has no current cluster with a server URL');
-      loaded = { kubeConfig, source: 'provided', server, files: [], namespace: kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace };
+      loaded = {
+        connection: connectionFromKubeConfig(kubeConfig),
+        config: undefined,
+        cluster: undefined,
+        user: undefined,
+        source: 'provided',
+        server,
+        files: [],
+        namespace: kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace,
+        usesClientNode: true,
+      };
     } else {
-      loaded = loadKubeConfig({ kubeconfig, master, env, homeDir, serviceAccountDir });
+      loaded = loadKubeConfig({ kubeconfig, master, env, homeDir, serviceAccountDir, clock: settings.clock });
     }
     return new KubeClientFactory(loaded, settings);
   }
@@ -102,7 +105,7 @@ export class KubeClientFactory {
     const s = { ...this.#defaults, ...overrides };
     const limiter = new TokenBucket({ qps: s.qps ?? 5, burst: s.burst ?? 10, clock: s.clock });
     const transport = new KubeTransport({
-      kubeConfig: this.loaded.kubeConfig,
+      connection: this.loaded.connection,
       limiter,
       requestTimeoutMs: s.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       userAgent: s.userAgent,
@@ -110,24 +113,18 @@ export class KubeClientFactory {
       logger: s.logger,
       onRequest: s.onRequest,
     });
-    const configuration = createConfiguration({
-      baseServer: new ServerConfiguration(this.loaded.server.replace(/\/$/, ''), {}),
-      httpApi: transportHttpLibrary(transport),
-      // No auth methods: the transport applies the kubeconfig's credentials to every request.
-    });
-    const api = <T>(ctor: ApiConstructor<T>): T => new ctor(configuration);
+    const server = this.loaded.server;
+    let typed: Promise<TypedApis> | undefined;
     return {
-      kubeConfig: this.loaded.kubeConfig,
-      server: this.loaded.server,
+      connection: this.loaded.connection,
+      server,
       namespace: this.loaded.namespace,
-      core: api(CoreV1Api),
-      storage: api(StorageV1Api),
-      coordination: api(CoordinationV1Api),
       limiter,
       transport,
-      api,
+      typed: () => (typed ??= import('./typed-api.js').then((m) => m.typedApis(transport, server))),
       request: <T>(req: KubeRequest) => transport.requestJson<T>(req),
       requestText: (req) => transport.request(req),
+      requestBuffer: (req) => transport.requestBuffer(req),
       stream: (req) => transport.stream(req),
       dispose: () => transport.dispose(),
     };

@@ -193,3 +193,15 @@ export function isTooManyRequests(err: unknown): boolean {
 export function isUnauthorized(err: unknown): boolean {
   return check(err, ['Unauthorized'], [401], true);
 }
+
+/**
+ * The server cannot serve a list or watch at the requested resourceVersion because it has not
+ * seen it yet (a lagging watch cache): cause ResourceVersionTooLarge, or the message older
+ * servers send (client-go's isTooLargeResourceVersionError).
+ */
+export function isTooLargeResourceVersion(err: unknown): boolean {
+  const e = toKubeApiError(err);
+  if (!e) return false;
+  if (e.status?.details?.causes?.some((c) => c.reason === 'ResourceVersionTooLarge')) return true;
+  return e.reason === 'Timeout' && /too large resource version/i.test(e.status?.message ?? e.message);
+}

@@ -27,7 +27,7 @@ export interface InformerRequest<T extends KubeObject> {
 
 export type ReflectorTuning = Pick<
   InformerOptions<KubeObject>,
-  'pageSize' | 'minWatchTimeoutSeconds' | 'inactivityTimeoutMs' | 'minWatchDurationMs' | 'backoff'
+  'pageSize' | 'listFromWatchCache' | 'watchList' | 'minWatchTimeoutSeconds' | 'inactivityTimeoutMs' | 'minWatchDurationMs' | 'backoff'
 >;
 
 export interface InformerFactoryOptions extends ReflectorTuning {
@@ -74,6 +74,8 @@ export class InformerFactory implements Disposable {
         random: this.#opts.random,
         logger: this.#log,
         pageSize: this.#opts.pageSize,
+        listFromWatchCache: this.#opts.listFromWatchCache,
+        watchList: this.#opts.watchList,
         minWatchTimeoutSeconds: this.#opts.minWatchTimeoutSeconds,
         inactivityTimeoutMs: this.#opts.inactivityTimeoutMs,
         minWatchDurationMs: this.#opts.minWatchDurationMs,

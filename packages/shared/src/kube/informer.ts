@@ -56,7 +56,7 @@ export interface HandlerOptions {
 }
 
 export interface InformerOptions<T extends KubeObject>
-  extends Pick<ReflectorOptions, 'pageSize' | 'minWatchTimeoutSeconds' | 'inactivityTimeoutMs' | 'minWatchDurationMs' | 'backoff' | 'onStateChange'> {
+  extends Pick<ReflectorOptions, 'pageSize' | 'listFromWatchCache' | 'watchList' | 'minWatchTimeoutSeconds' | 'inactivityTimeoutMs' | 'minWatchDurationMs' | 'backoff' | 'onStateChange'> {
   listWatcher: ListWatcher;
   indexers?: Record<string, IndexFunc<T>>;
   /** See Store: trims objects before caching; must keep identity and lifecycle metadata. */
@@ -78,6 +78,8 @@ type SyncWaiter = { resolve: () => void; reject: (err: unknown) => void };
 
 export class Informer<T extends KubeObject = KubeObject> implements Disposable {
   readonly store: Store<T>;
+  /** The store has a transform, which the reflector applies while parsing lists. */
+  readonly #prepares: boolean;
   readonly #reflector: Reflector;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -96,9 +98,11 @@ export class Informer<T extends KubeObject = KubeObject> implements Disposable {
     this.#description = opts.listWatcher.description;
     this.#log = (opts.logger ?? discardLogger).withValues({ informer: this.#description });
     this.store = new Store<T>({ indexers: opts.indexers, transform: opts.transform });
+    this.#prepares = opts.transform !== undefined;
     this.#reflector = new Reflector({
       listWatcher: opts.listWatcher,
       sink: {
+        ...(opts.transform ? { prepare: (obj: KubeObject) => this.store.prepare(obj) } : {}),
         replace: (items) => this.#onReplace(items),
         upsert: (obj) => this.#onUpsert(obj),
         delete: (obj) => this.#onDelete(obj),
@@ -107,6 +111,8 @@ export class Informer<T extends KubeObject = KubeObject> implements Disposable {
       random: opts.random,
       logger: opts.logger,
       pageSize: opts.pageSize,
+      listFromWatchCache: opts.listFromWatchCache,
+      watchList: opts.watchList,
       minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds,
       inactivityTimeoutMs: opts.inactivityTimeoutMs,
       minWatchDurationMs: opts.minWatchDurationMs,
@@ -237,7 +243,8 @@ export class Informer<T extends KubeObject = KubeObject> implements Disposable {
 
   #onReplace(items: KubeObject[]): void {
     const initial = !this.#synced;
-    const { added, updated, deleted } = this.store.replace(items);
+    // With a transform, the reflector prepared the items while parsing the list (sink.prepare).
+    const { added, updated, deleted } = this.store.replace(items, this.#prepares);
     for (const obj of added) this.#dispatch('onAdd', (h) => h.onAdd?.(obj, initial));
     for (const u of updated) this.#dispatch('onUpdate', (h) => h.onUpdate?.(u.old, u.new));
     for (const d of deleted) {

@@ -6,7 +6,8 @@
 import type { KubeList, KubeObject } from './object.js';
 import type { ResourceDescriptor } from './resources.js';
 import { apiVersionOf, resourceId, resourcePath } from './resources.js';
-import type { KubeRequest, KubeStreamResponse } from './transport.js';
+import type { KubeBufferResponse, KubeRequest, KubeStreamResponse } from './transport.js';
+import { parseListBody } from './list-parse.js';
 import type { WatchEvent } from './watch-events.js';
 import { parseWatchEvents } from './watch-events.js';
 
@@ -15,6 +16,8 @@ export interface ListCallOptions {
   continue?: string;
   resourceVersion?: string;
   signal?: AbortSignal;
+  /** Applied to each item as it is parsed (the cache transform): see list-parse.ts. */
+  eachItem?: (item: KubeObject) => KubeObject;
 }
 
 export interface WatchCallOptions {
@@ -22,6 +25,11 @@ export interface WatchCallOptions {
   timeoutSeconds: number;
   allowWatchBookmarks: boolean;
   signal: AbortSignal;
+  /**
+   * A streaming list: the current state as ADDED events first, ended by a bookmark annotated
+   * k8s.io/initial-events-end (with resourceVersionMatch=NotOlderThan).
+   */
+  sendInitialEvents?: boolean;
 }
 
 export interface ListWatcher {
@@ -44,6 +52,8 @@ export interface ListWatchTarget {
 export interface ListWatchClient {
   request<T = unknown>(req: KubeRequest): Promise<T>;
   stream(req: KubeRequest): Promise<KubeStreamResponse>;
+  /** When present, lists are parsed item by item from the bytes (less memory at start-up). */
+  requestBuffer?(req: KubeRequest): Promise<KubeBufferResponse>;
 }
 
 export function describeTarget(t: ListWatchTarget): string {
@@ -62,18 +72,33 @@ export function httpListWatcher(client: ListWatchClient, target: ListWatchTarget
   return {
     description: describeTarget(target),
     async list(opts) {
-      const list = await client.request<KubeList>({
+      const req: KubeRequest = {
         method: 'GET',
         path,
         query: { ...selectors, limit: opts.limit || undefined, continue: opts.continue || undefined, resourceVersion: opts.resourceVersion || undefined },
         signal: opts.signal,
-      });
-      if (!list || !Array.isArray(list.items)) throw new Error(`list ${describeTarget(target)}: the answer has no items array`);
+      };
       // List items come without apiVersion/kind; fill them so objects look the same as watched ones.
-      for (const item of list.items as KubeObject[]) {
+      const complete = (item: KubeObject): KubeObject => {
         item.apiVersion ??= apiVersion;
         item.kind ??= kind;
+        return opts.eachItem ? opts.eachItem(item) : item;
+      };
+      let list: KubeList;
+      if (client.requestBuffer) {
+        const res = await client.requestBuffer(req);
+        try {
+          list = parseListBody(res.body, complete);
+        } catch (err) {
+          if (!(err instanceof SyntaxError)) throw err;
+          throw new Error(`list ${describeTarget(target)}: the answer is not a list: ${err.message}`, { cause: err });
+        }
+        if (!list || !Array.isArray(list.items)) throw new Error(`list ${describeTarget(target)}: the answer has no items array`);
+        return list;
       }
+      list = await client.request<KubeList>(req);
+      if (!list || !Array.isArray(list.items)) throw new Error(`list ${describeTarget(target)}: the answer has no items array`);
+      list.items = (list.items as KubeObject[]).map(complete);
       return list;
     },
     async watch(opts) {
@@ -86,6 +111,7 @@ export function httpListWatcher(client: ListWatchClient, target: ListWatchTarget
           resourceVersion: opts.resourceVersion || undefined,
           timeoutSeconds: opts.timeoutSeconds,
           allowWatchBookmarks: opts.allowWatchBookmarks || undefined,
+          ...(opts.sendInitialEvents ? { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' } : {}),
         },
         signal: opts.signal,
         // No transport timeout: some proxies hold the headers until the first event; the

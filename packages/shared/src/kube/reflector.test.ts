@@ -6,6 +6,7 @@ import type { ListWatcher } from './list-watch.js';
 import { httpListWatcher } from './list-watch.js';
 import type { KubeObject } from './object.js';
 import { objectKey } from './object.js';
+import { KubeApiError } from './errors.js';
 import { isNewerResourceVersion, Reflector } from './reflector.js';
 import type { ReflectorOptions, ReflectorSink } from './reflector.js';
 import { PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS } from './resources.js';
@@ -214,6 +215,209 @@ describe('Reflector', () => {
         await s.close();
       }
     }
+  });
+
+  describe('which resourceVersion a list asks for (client-go semantics)', () => {
+    // A list-watcher over the fake server that records each list's options and can fail lists.
+    function scripted(failListAt?: (rv: string | undefined) => unknown) {
+      const http = httpListWatcher(client, { resource: PERSISTENT_VOLUMES });
+      const calls: { rv: string | undefined; limit: number | undefined; continue: string | undefined }[] = [];
+      const lw: ListWatcher = {
+        description: http.description,
+        list: async (opts) => {
+          calls.push({ rv: opts.resourceVersion, limit: opts.limit, continue: opts.continue });
+          const err = failListAt?.(opts.resourceVersion);
+          if (err) throw err;
+          const l = await http.list(opts);
+          // The watch cache answers a resourceVersion=0 list in one piece, whatever the limit.
+          if (opts.resourceVersion === '0' && l.metadata?.continue && !opts.continue) {
+            return http.list({ ...opts, limit: undefined });
+          }
+          return l;
+        },
+        watch: (opts) => http.watch(opts),
+      };
+      return { lw, calls };
+    }
+
+    it('lists first with resourceVersion=0 (one request from the watch cache), relists from the last synced version unpaged', async () => {
+      for (let i = 0; i < 12; i++) server.create(PERSISTENT_VOLUMES, pv(`pv-${i}`));
+      const { lw, calls } = scripted();
+      const { reflector, sink } = start({ listWatcher: lw, pageSize: 5 });
+      await eventually(() => reflector.state === 'watching' && server.openWatches() === 1, 'watch');
+      expect(sink.items.size).toBe(12);
+      expect(calls).toEqual([{ rv: '0', limit: 5, continue: undefined }]);
+
+      server.create(PERSISTENT_VOLUMES, pv('watched'));
+      await eventually(() => sink.items.has('watched'), 'watched');
+      const synced = reflector.lastSyncResourceVersion;
+      server.stallWatches();
+      server.create(PERSISTENT_VOLUMES, pv('late'));
+      server.compact();
+      server.expireWatches();
+      await eventually(() => sink.replaces.length === 2 && reflector.state === 'watching', 'relist');
+      // Not older than what the store already holds, and without a limit so a cache can serve it.
+      expect(calls[1]).toEqual({ rv: synced, limit: undefined, continue: undefined });
+      expect(sink.items.has('late')).toBe(true);
+    });
+
+    it('when the server no longer has that version, lists the latest state at once, paged', async () => {
+      for (let i = 0; i < 7; i++) server.create(PERSISTENT_VOLUMES, pv(`pv-${i}`));
+      let failRelist = true;
+      const { lw, calls } = scripted((rv) => {
+        if (rv && rv !== '0' && failRelist) {
+          failRelist = false;
+          return new KubeApiError(410, 'Expired', 'too old resource version');
+        }
+        return undefined;
+      });
+      const { reflector, sink } = start({ listWatcher: lw, pageSize: 5 });
+      await eventually(() => reflector.state === 'watching' && server.openWatches() === 1, 'watch');
+      server.create(PERSISTENT_VOLUMES, pv('watched'));
+      await eventually(() => sink.items.has('watched'), 'watched');
+      const synced = reflector.lastSyncResourceVersion;
+      server.stallWatches();
+      server.compact();
+      server.expireWatches();
+      await eventually(() => sink.replaces.length === 2 && reflector.state === 'watching', 'relist');
+      expect(calls.slice(1).map((c) => [c.rv, c.limit, Boolean(c.continue)])).toEqual([
+        [synced, undefined, false],
+        [undefined, 5, false],
+        [undefined, 5, true],
+      ]);
+      expect(reflector.stats.listErrors).toBe(0);
+    });
+
+    it('a server that pages a resourceVersion=0 list has no watch cache: later lists keep paging', async () => {
+      for (let i = 0; i < 7; i++) server.create(PERSISTENT_VOLUMES, pv(`pv-${i}`));
+      const { reflector, sink } = start({ pageSize: 5 }); // the fake server pages every list
+      await eventually(() => reflector.state === 'watching' && server.openWatches() === 1, 'watch');
+      server.create(PERSISTENT_VOLUMES, pv('watched'));
+      await eventually(() => sink.items.has('watched'), 'watched');
+      const synced = reflector.lastSyncResourceVersion;
+      server.stallWatches();
+      server.compact();
+      server.expireWatches();
+      await eventually(() => sink.replaces.length === 2 && reflector.state === 'watching', 'relist');
+      const lists = listRequests();
+      expect(lists.map((r) => [r.query.resourceVersion, r.query.limit])).toEqual([
+        ['0', '5'],
+        [undefined, '5'],
+        [synced, '5'],
+        [undefined, '5'],
+      ]);
+    });
+
+    it('listFromWatchCache: false always lists the latest state', async () => {
+      start({ listFromWatchCache: false });
+      await eventually(() => server.openWatches() === 1, 'watch');
+      expect(listRequests()[0]!.query.resourceVersion).toBeUndefined();
+    });
+  });
+
+  it('prepares listed items with the sink\'s transform while parsing, also behind a list-watcher that ignores eachItem', async () => {
+    for (let i = 0; i < 3; i++) server.create(PERSISTENT_VOLUMES, { ...pv(`pv-${i}`), metadata: { name: `pv-${i}`, managedFields: [{ manager: 'm' }] } } as never);
+    const http = httpListWatcher(client, { resource: PERSISTENT_VOLUMES });
+    for (const lw of [http, { description: 'ignores eachItem', list: (o: Parameters<ListWatcher['list']>[0]) => http.list({ ...o, eachItem: undefined }), watch: http.watch }]) {
+      const seen: KubeObject[] = [];
+      const sink = new RecordingSink();
+      const prepareSink: ReflectorSink = {
+        prepare: (o) => {
+          const { managedFields: _m, ...meta } = o.metadata ?? {};
+          return { ...o, metadata: meta };
+        },
+        replace: (items, rv) => {
+          seen.push(...items);
+          sink.replace(items, rv);
+        },
+        upsert: (o) => sink.upsert(o),
+        delete: (o) => sink.delete(o),
+      };
+      const ac = new AbortController();
+      const r = new Reflector({ listWatcher: lw, sink: prepareSink, clock, random: () => 0 });
+      const done = r.run(ac.signal);
+      await eventually(() => seen.length === 3, `list (${lw.description})`);
+      expect(seen.every((o) => o.metadata?.managedFields === undefined && o.kind === 'PersistentVolume')).toBe(true);
+      ac.abort();
+      await done;
+    }
+  });
+
+  describe('streaming lists (watchList)', () => {
+    it('gets the initial state on one watch that then goes on as the watch: no LIST at all', async () => {
+      for (let i = 0; i < 4; i++) server.create(PERSISTENT_VOLUMES, { metadata: { name: `pv-${i}`, managedFields: [{ manager: 'm' }] }, spec: {} } as never);
+      const sink = new RecordingSink();
+      const prepared: ReflectorSink = { prepare: (o) => ({ ...o, metadata: { ...o.metadata, managedFields: undefined } }), replace: (i, rv) => sink.replace(i, rv), upsert: (o) => sink.upsert(o), delete: (o) => sink.delete(o) };
+      const ac = new AbortController();
+      const r = new Reflector({ listWatcher: httpListWatcher(client, { resource: PERSISTENT_VOLUMES }), sink: prepared, clock, random: () => 0, watchList: true });
+      const done = r.run(ac.signal);
+      try {
+        await eventually(() => r.state === 'watching' && sink.replaces.length === 1, 'synced');
+        expect(sink.replaces).toEqual([{ count: 4, rv: server.resourceVersion }]);
+        expect([...sink.items.values()].every((o) => o.metadata?.managedFields === undefined)).toBe(true);
+        expect(listRequests()).toHaveLength(0);
+        expect(watchRequests()).toHaveLength(1);
+        expect(watchRequests()[0]!.query).toMatchObject({ sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: 'true' });
+        expect(watchRequests()[0]!.query.resourceVersion).toBeUndefined();
+        // The same stream carries the changes after the initial state.
+        server.create(PERSISTENT_VOLUMES, pv('later'));
+        await eventually(() => sink.items.has('later'), 'later');
+        expect(watchRequests()).toHaveLength(1);
+        expect(r.lastSyncResourceVersion).toBe(server.resourceVersion);
+      } finally {
+        ac.abort();
+        await done;
+      }
+    });
+
+    it('falls back to LIST and WATCH at once on a server that refuses streaming lists', async () => {
+      const s2 = await FakeApiServer.start({ watchList: false });
+      const c2 = createKubeClient({ kubeconfig: s2.writeKubeconfig(), qps: -1 });
+      s2.create(PERSISTENT_VOLUMES, pv('a'));
+      const ac = new AbortController();
+      const sink = new RecordingSink();
+      const r = new Reflector({ listWatcher: httpListWatcher(c2, { resource: PERSISTENT_VOLUMES }), sink, clock, random: () => 0, watchList: true });
+      const done = r.run(ac.signal);
+      try {
+        await eventually(() => r.state === 'watching' && s2.openWatches() === 1, 'watching');
+        expect(sink.items.has('a')).toBe(true);
+        const gets = s2.requests.filter((q) => q.method === 'GET');
+        expect(gets.map((q) => (q.watch ? (q.query.sendInitialEvents ? 'streaming' : 'watch') : 'list'))).toEqual(['streaming', 'list', 'watch']);
+      } finally {
+        ac.abort();
+        await done;
+        c2.dispose();
+        await s2.close();
+      }
+    });
+
+    it('a stream that ends before the initial state is complete delivers nothing; after three such failures it lists', async () => {
+      const http = httpListWatcher(client, { resource: PERSISTENT_VOLUMES });
+      server.create(PERSISTENT_VOLUMES, pv('a'));
+      let streamingAttempts = 0;
+      const lw: ListWatcher = {
+        description: http.description,
+        list: (o) => http.list(o),
+        watch: async (o) => {
+          if (!o.sendInitialEvents) return http.watch(o);
+          streamingAttempts++;
+          // Half an initial state, then the connection ends.
+          return (async function* () {
+            yield { type: 'ADDED' as const, object: { metadata: { name: 'a', resourceVersion: '1' } } };
+          })();
+        },
+      };
+      const { reflector, sink } = start({ listWatcher: lw, watchList: true });
+      await eventually(() => reflector.stats.listErrors === 1 && reflector.state === 'backoff', 'first failure');
+      // Half a state is never delivered.
+      expect(sink.replaces).toHaveLength(0);
+      expect(sink.items.size).toBe(0);
+      // The backoffs pass; the third failure sends the reflector to LIST.
+      await clock.advance(60_000);
+      await eventually(() => sink.replaces.length === 1 && reflector.state === 'watching', 'listed');
+      expect(streamingAttempts).toBe(3);
+      expect(reflector.stats.listErrors).toBe(3);
+    });
   });
 
   it('aborts a watch that stays silent past the inactivity timeout and resumes', async () => {

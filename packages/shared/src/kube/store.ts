@@ -129,12 +129,13 @@ export class Store<T extends KubeObject = KubeObject> {
   /**
    * Replaces the whole content in one synchronous step (a relist). Objects whose
    * resourceVersion did not change keep their stored instance and are not reported.
+   * `alreadyPrepared`: the items went through prepare() already (while the list was parsed).
    */
-  replace(raws: readonly KubeObject[]): ReplaceResult<T> {
+  replace(raws: readonly KubeObject[], alreadyPrepared = false): ReplaceResult<T> {
     const next = new Map<string, { obj: T; values: IndexValues }>();
     const result: ReplaceResult<T> = { added: [], updated: [], deleted: [] };
     for (const raw of raws) {
-      const prepared = this.prepare(raw);
+      const prepared = alreadyPrepared ? (raw as T) : this.prepare(raw);
       const key = objectKey(prepared);
       const old = this.#items.get(key);
       const unchanged = old && old.metadata?.resourceVersion === prepared.metadata?.resourceVersion && old.metadata?.uid === prepared.metadata?.uid;

@@ -4,19 +4,19 @@
 //     options are set, and has no rate limit and no default timeout;
 //   - a watch needs a streamed body split into JSON lines, an abort that really closes the socket,
 //     and the same credentials as every other call.
-// So client-node is used for what it does well — kubeconfig parsing and auth (tokens, token
-// files, exec plugins, client certificates) via KubeConfig.applyToHTTPSOptions — and every
-// request goes through one place here: token bucket, timeout, User-Agent, metrics hook, and a
-// keep-alive agent per TLS identity.
+// Credentials come from a KubeConnection (connection.ts: our own for tokens and certificates,
+// client-node's KubeConfig only for exec plugins, auth providers and proxies), and every request
+// goes through one place here: token bucket, timeout, User-Agent, metrics hook, and a keep-alive
+// agent per TLS identity.
 
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../lifecycle/clock.js';
 import { realClock } from '../lifecycle/clock.js';
 import type { Logger } from '../logging/logger.js';
+import type { KubeConnection } from './connection.js';
 import { discardLogger } from '../logging/logger.js';
 import { KubeApiError, KubeTransportError } from './errors.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -44,6 +44,12 @@ export interface KubeResponse {
   body: string;
 }
 
+export interface KubeBufferResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
 export interface KubeStreamResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -65,7 +71,7 @@ export interface RequestRecord {
 }
 
 export interface TransportOptions {
-  kubeConfig: KubeConfig;
+  connection: KubeConnection;
   limiter?: TokenBucket;
   /** Default per-request timeout (ms) for non-streaming requests; 0 disables. */
   requestTimeoutMs?: number;
@@ -83,7 +89,7 @@ export class KubeTransport {
   readonly server: URL;
   /** host[:port] of the server, the `host` label of the request metrics. */
   readonly host: string;
-  readonly #kc: KubeConfig;
+  readonly #conn: KubeConnection;
   readonly #limiter: TokenBucket | undefined;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
@@ -94,10 +100,9 @@ export class KubeTransport {
   #disposed = false;
 
   constructor(opts: TransportOptions) {
-    this.#kc = opts.kubeConfig;
-    const cluster = this.#kc.getCurrentCluster();
-    if (!cluster?.server) throw new Error('kubeconfig has no current cluster with a server URL');
-    this.server = new URL(cluster.server);
+    this.#conn = opts.connection;
+    if (!this.#conn.server) throw new Error('kubeconfig has no current cluster with a server URL');
+    this.server = new URL(this.#conn.server);
     this.host = this.server.host;
     this.#limiter = opts.limiter;
     this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -126,6 +131,14 @@ export class KubeTransport {
     return { status: res.status, headers: res.headers, body };
   }
 
+  /** A buffered request; the answer's bytes (for parsers that avoid one big string). Non-2xx throws. */
+  async requestBuffer(req: KubeRequest): Promise<KubeBufferResponse> {
+    const url = this.url(req.path, req.query);
+    const res = await this.#send(url, req, false);
+    if (res.status < 200 || res.status > 299) throw apiError(req.method, res.status, res.buffer.toString('utf8'), res.headers, url);
+    return { status: res.status, headers: res.headers, body: res.buffer };
+  }
+
   /** A buffered request whose answer is parsed as JSON (undefined for an empty body). */
   async requestJson<T = unknown>(req: KubeRequest): Promise<T> {
     const res = await this.request(req);
@@ -151,7 +164,7 @@ export class KubeTransport {
     return { status: res.status, headers: res.headers, body: res.stream };
   }
 
-  /** Sends a request for the client-node HttpLibrary adapter (absolute URL from the generated code). */
+  /** Sends a request to an absolute URL (the typed client-node APIs' adapter builds its own). */
   async requestUrl(url: URL, req: Omit<KubeRequest, 'path' | 'query'>): Promise<KubeResponse> {
     const res = await this.#send(url, { ...req, path: url.pathname }, false);
     return { status: res.status, headers: res.headers, body: res.buffer.toString('utf8') };
@@ -202,7 +215,21 @@ export class KubeTransport {
     for (const [k, v] of Object.entries(req.headers ?? {})) setHeader(headers, k, v);
 
     const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
-    return new Promise<StreamedResult | BufferedResult>((resolve, reject) => {
+    return new Promise<StreamedResult | BufferedResult>((resolvePromise, rejectPromise) => {
+      // The listeners below stay reachable from a keep-alive socket until its next request; they
+      // reach the promise only through `pending`, dropped once settled, so a finished response
+      // body is not kept alive by an idle connection.
+      let pending: { resolve: typeof resolvePromise; reject: typeof rejectPromise } | undefined = { resolve: resolvePromise, reject: rejectPromise };
+      const resolve = (v: StreamedResult | BufferedResult) => {
+        const p = pending;
+        pending = undefined;
+        p?.resolve(v);
+      };
+      const reject = (err: unknown) => {
+        const p = pending;
+        pending = undefined;
+        p?.reject(err);
+      };
       const mod = url.protocol === 'https:' ? https : http;
       let settled = false;
       let timer: ReturnType<Clock['setTimeout']> | undefined;
@@ -269,7 +296,11 @@ export class KubeTransport {
           settled = true;
           cleanup();
           record(String(status));
-          resolve({ status, headers: res.headers, buffer: Buffer.concat(chunks) });
+          const buffer = Buffer.concat(chunks);
+          // A keep-alive socket keeps this response (and so this closure) reachable until its next
+          // request: let go of the chunks now, or each idle connection holds its last body twice.
+          chunks.length = 0;
+          resolve({ status, headers: res.headers, buffer });
         });
       });
       r.end(payload);
@@ -278,14 +309,13 @@ export class KubeTransport {
 
   async #prepare(): Promise<Prepared> {
     const opts: https.RequestOptions = { headers: {} };
-    await this.#kc.applyToHTTPSOptions(opts);
+    await this.#conn.applyToHTTPSOptions(opts);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(opts.headers ?? {})) {
       if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
     }
-    const cluster = this.#kc.getCurrentCluster();
     // A proxy needs client-node's proxy agent; otherwise use our keep-alive agent.
-    if (cluster?.proxyUrl) return { headers, agent: opts.agent as Agent, auth: opts.auth ?? undefined };
+    if (this.#conn.proxyUrl) return { headers, agent: opts.agent as Agent, auth: opts.auth ?? undefined };
     return { headers, agent: this.#agentFor(opts), auth: opts.auth ?? undefined };
   }
 

@@ -14,6 +14,7 @@ export {
   type LeaseSpec,
 } from './lease.js';
 export { formatMicroTime, leaseClientFromApi, type LeaseApi } from './lease-client-api.js';
+export { leaseClientFromKube } from './lease-client-kube.js';
 export {
   DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
   DEFAULT_LEASE_DURATION_MS,

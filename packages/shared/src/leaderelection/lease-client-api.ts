@@ -2,7 +2,9 @@
 // does not do for us: MicroTime fields (acquireTime, renewTime) are neither parsed on read nor
 // written with the microsecond precision the API server expects, and there is no per-call
 // AbortSignal parameter (a request middleware sets it).
-import { Observable, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+// Type imports only: loading client-node costs ~75 MiB of RSS, and the sidecars use
+// lease-client-kube.ts instead (ADR 7).
+import type { CoordinationV1Api, Observable, V1Lease } from '@kubernetes/client-node';
 import type { RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { errorText } from '../logging/logger.js';
 import { LeaseClientError, type LeaseObject, type LeaseClient, type LeaseSpec } from './lease.js';
@@ -40,6 +42,25 @@ export function leaseClientFromApi(api: LeaseApi): LeaseClient {
   };
 }
 
+/** The shape of client-node's promise-backed Observable stub, which its middleware chain calls. */
+class PromiseObservable<T> {
+  readonly promise: Promise<T>;
+
+  constructor(promise: Promise<T>) {
+    this.promise = promise;
+  }
+
+  toPromise(): Promise<T> {
+    return this.promise;
+  }
+
+  pipe<S>(callback: (value: T) => S | PromiseLike<S>): PromiseObservable<S> {
+    return new PromiseObservable(this.promise.then(callback));
+  }
+}
+
+const observable = <T>(value: T): Observable<T> => new PromiseObservable(Promise.resolve(value)) as unknown as Observable<T>;
+
 function withSignal(signal: AbortSignal | undefined): CallOptions {
   if (!signal) return undefined;
   return {
@@ -49,10 +70,10 @@ function withSignal(signal: AbortSignal | undefined): CallOptions {
           // Keep a signal set by an earlier middleware (e.g. a per-request timeout) in force.
           const existing = ctx.getSignal();
           ctx.setSignal(existing ? AbortSignal.any([existing, signal]) : signal);
-          return new Observable(Promise.resolve(ctx));
+          return observable(ctx);
         },
         post(rsp: ResponseContext) {
-          return new Observable(Promise.resolve(rsp));
+          return observable(rsp);
         },
       },
     ],

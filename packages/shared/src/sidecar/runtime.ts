@@ -10,13 +10,15 @@ import { installShutdownHandlers, type ShutdownHandle } from '../lifecycle/shutd
 import { createLogger, type Logger, type LoggingFormat } from '../logging/logger.js';
 import { createRegistry } from '../metrics/registry.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
+import type { HealthCheck } from '../http/health.js';
 import { KubeClientFactory, defaultUserAgent, type KubeClient } from '../kube/client.js';
 import { restClientMetrics } from '../kube/metrics.js';
 import { InformerFactory } from '../kube/informer-factory.js';
 import { CsiConnection, type ControllerCapabilitiesPolicy, type CsiDriverInfo } from '../csi/connection.js';
 import { CsiOperationMetrics, registerProcessStartTime } from '../csi/metrics.js';
+import { createMigrationTranslator } from '../migration/translator.js';
 import { LeaderElector } from '../leaderelection/leader-elector.js';
-import { leaseClientFromApi } from '../leaderelection/lease-client-api.js';
+import { leaseClientFromKube } from '../leaderelection/lease-client-kube.js';
 import { leaderElectionMetrics } from '../leaderelection/metrics.js';
 import { leaderIdentity, leaseNameFor, leaseNamespace } from '../leaderelection/naming.js';
 import { KubeEventRecorder, type EventRecorder } from '../events/recorder.js';
@@ -100,6 +102,19 @@ export function releaseLeaseOnExit(o: { featureGates: { enabled(name: string): b
   return o.featureGates.isExplicitlySet(gate) ? o.featureGates.enabled(gate) : true;
 }
 
+/**
+ * /readyz/shutdown: fails from the moment a drain starts (SIGTERM, SIGINT), so load balancers
+ * and rollouts stop counting on this replica while its in-flight calls finish.
+ */
+export function drainReadinessCheck(stopping: AbortSignal): HealthCheck {
+  return {
+    name: 'shutdown',
+    check() {
+      if (stopping.aborted) throw new Error('shutting down: draining in-flight work');
+    },
+  };
+}
+
 /** Runs a sidecar until it stops; resolves with the process exit code. */
 export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<number> {
   const o = spec.options;
@@ -150,6 +165,7 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
         }),
       );
       logger.info('Serving metrics and health checks', { address: http.address, metricsPath: o.metricsPath });
+      root.add(http.addReadinessCheck(drainReadinessCheck(shutdown.stopping)));
     }
 
     const csiMetrics = new CsiOperationMetrics({ registry });
@@ -166,6 +182,8 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
     );
     const driver = await csi.start(shutdown.stopping);
     csiMetrics.setDriverName(driver.name);
+    // The CSI replacement of an in-tree plugin: calls carry `migrated`, as in all three Go sidecars.
+    if (createMigrationTranslator().isMigratedCsiDriver(driver.name)) csiMetrics.enableMigratedLabel();
     logger.info('CSI driver name', { driver: driver.name });
 
     const identity = leaderIdentity({ hostname: hostname() });
@@ -177,7 +195,8 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
         logger,
       }),
     );
-    const informers = root.add(new InformerFactory({ client: kube, clock, logger }));
+    // Streaming lists at start-up, as the Go sidecars (client-go WatchList): docs/adr/0007.
+    const informers = root.add(new InformerFactory({ client: kube, clock, logger, watchList: true }));
     const ctx: SidecarContext = { logger, clock, registry, kube, kubeFactory, informers, csi, driver, events, http, identity, userAgent };
     const prepared = (spec.prepare ? await spec.prepare(ctx) : undefined) as P;
 
@@ -204,7 +223,7 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
     const name = leaseNameFor(spec.kind, driver.name);
     const namespace = leaseNamespace({ flag: o.leaderElectionNamespace, env });
     const elector = new LeaderElector({
-      client: leaseClientFromApi(leaseKube.coordination),
+      client: leaseClientFromKube(leaseKube),
       namespace,
       name,
       identity,
@@ -221,6 +240,9 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
         if (info.reason === 'lost') {
           logger.error('Stopped leading: the leader-election Lease was lost', info.error, { lease: `${namespace}/${name}` });
           exit(1);
+          // As Go's FlushAndExit: a replica that lost its Lease must not go on acting (in-flight
+          // CSI calls are journaled). Open watches and requests would otherwise keep it alive.
+          if (!spec.exit) setTimeout(() => process.exit(1), 100).unref();
         }
       },
     });

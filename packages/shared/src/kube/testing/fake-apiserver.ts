@@ -56,6 +56,11 @@ export interface FakeApiServerOptions {
    * 410 Status, what kube-apiserver does) or 'http' (an HTTP 410 answer).
    */
   expiredWatch?: 'event' | 'http';
+  /**
+   * Streaming lists (watch with sendInitialEvents=true): served by default, like kube-apiserver
+   * 1.32+; false answers 422 as a server with the WatchList feature off does.
+   */
+  watchList?: boolean;
 }
 
 interface HistoryEntry {
@@ -590,8 +595,19 @@ export class FakeApiServer {
       stalled: this.#stallNew,
       timer: undefined,
     };
+    const initialEvents = q.sendInitialEvents === 'true';
+    if (initialEvents) {
+      if (this.#opts.watchList === false) {
+        sendStatus(res, 422, 'Invalid', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled');
+        return;
+      }
+      if (q.resourceVersionMatch !== 'NotOlderThan' || !w.bookmarks) {
+        sendStatus(res, 422, 'Invalid', 'sendInitialEvents needs resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true');
+        return;
+      }
+    }
     const rvText = q.resourceVersion ?? '';
-    const from = rvText === '' || rvText === '0' ? undefined : Number(rvText);
+    const from = rvText === '' || rvText === '0' || initialEvents ? undefined : Number(rvText);
     if (from !== undefined && (!Number.isFinite(from) || from < this.#compactedRv)) {
       if (this.#opts.expiredWatch === 'http') {
         sendStatus(res, 410, 'Expired', `too old resource version: ${rvText} (${this.#compactedRv})`);
@@ -613,6 +629,14 @@ export class FakeApiServer {
     if (from === undefined) {
       // "Any"/"most recent" watches start with a synthetic ADDED per existing object.
       for (const o of this.#bucket(rid).values()) this.#sendEntry(w, { rv: Number(o.metadata?.resourceVersion), rid, type: 'ADDED', object: o });
+      if (initialEvents) {
+        // The end of the initial state, as kube-apiserver marks it for streaming lists.
+        const r = this.#resources.get(rid)!;
+        this.#write(w, {
+          type: 'BOOKMARK',
+          object: { apiVersion: apiVersionOf(r), kind: r.kind, metadata: { resourceVersion: String(this.#rv), annotations: { 'k8s.io/initial-events-end': 'true' } } },
+        });
+      }
     } else {
       for (const e of this.#history) if (e.rid === rid && e.rv > from) this.#sendEntry(w, e);
     }
