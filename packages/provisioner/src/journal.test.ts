@@ -230,6 +230,81 @@ describe('provisioning journal', () => {
     expect(pvs().map((v) => v.metadata?.name).sort()).toEqual(['pvc-kept', 'pvc-stale']);
   });
 
+  it('removes a leftover entry before deleting the PV: one CreateVolume and one DeleteVolume for the claim in all', async () => {
+    const { server: s, plugin: p } = await setup();
+    // A removal delay no test reaches: only a write of its own can remove the entry.
+    const first = await start({ journalRemovalDelayMs: 60_000 });
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    const uid = uidOf('data');
+    await eventually(() => pvs().length === 1, 'PV saved');
+    expect(entries()).toEqual([journalEntryKey(uid, `pvc-${uid}`)]);
+    // The process dies before the lazy removal is written (stands for SIGKILL: nothing more reaches the Lease).
+    first.sidecar.journal!.disable('simulated crash');
+    await stop(first);
+    expect(entries()).toHaveLength(1);
+    // Meanwhile the claim is deleted and kube-controller-manager releases its PV.
+    s.remove(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns');
+    s.update(PERSISTENT_VOLUMES, { ...pvs()[0]!, status: { phase: 'Released' } });
+
+    const second = await start({ journalRemovalDelayMs: 60_000 });
+    let entriesWhenPvDeleted: number | undefined;
+    await eventually(() => {
+      const pv = pvs()[0];
+      if (entriesWhenPvDeleted === undefined && (!pv || pv.metadata?.deletionTimestamp)) entriesWhenPvDeleted = entries().length;
+      return pvs().length === 0;
+    }, 'PV deleted');
+    expect(p.callsTo('CreateVolume')).toHaveLength(1);
+    expect(p.callsTo('DeleteVolume')).toHaveLength(1);
+    expect(p.store.all()).toHaveLength(0);
+    expect(entries()).toHaveLength(0);
+    // The entry went before the PV did (not with the PV's last sync or a later timer).
+    expect(entriesWhenPvDeleted).toBe(0);
+    expect(second.sidecar.journal?.enabled).toBe(true);
+  });
+
+  it('writes the removals a replay settles with its next batch, not after the removal delay', async () => {
+    const { server: s, plugin: p } = await setup();
+    const first = await start({ journalRemovalDelayMs: 60_000 });
+    for (const n of [1, 2, 3]) s.create(PERSISTENT_VOLUME_CLAIMS, claim(`data-${n}`, 'fast'));
+    await eventually(() => pvs().length === 3, 'PVs saved');
+    expect(entries()).toHaveLength(3);
+    first.sidecar.journal!.disable('simulated crash');
+    await stop(first);
+
+    const before = s.requests.length;
+    await start({ journalRemovalDelayMs: 60_000 });
+    await eventually(() => entries().length === 0, 'removals written by the replay');
+    // One idempotent CreateVolume each to learn the volume; nothing deleted.
+    expect(p.callsTo('CreateVolume')).toHaveLength(6);
+    expect(p.callsTo('DeleteVolume')).toHaveLength(0);
+    expect(p.store.all()).toHaveLength(3);
+    const writes = s.requests.slice(before).filter((r) => r.path.includes('/leases') && r.method !== 'GET');
+    expect(writes.length).toBeGreaterThanOrEqual(1);
+    expect(writes.length).toBeLessThanOrEqual(3);
+  });
+
+  it('deletes PVs whose entries are long gone without any journal write', async () => {
+    const { server: s, plugin: p } = await setup();
+    await start({ journalRemovalDelayMs: 20 });
+    s.create(PERSISTENT_VOLUME_CLAIMS, claim('data', 'fast'));
+    await eventually(() => pvs().length === 1, 'PV saved');
+    await eventually(() => entries().length === 0, 'removal written');
+    // And one provisioned before the journal existed.
+    const old = p.store.seed({ name: 'pvc-old', capacityBytes: 1024n }).volumeId;
+    s.create(PERSISTENT_VOLUMES, {
+      metadata: { name: 'pvc-old', finalizers: ['external-provisioner.volume.kubernetes.io/finalizer'], annotations: { 'pv.kubernetes.io/provisioned-by': DRIVER } },
+      spec: { capacity: { storage: '1Ki' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Delete', storageClassName: 'fast', claimRef: { namespace: 'ns', name: 'old', uid: 'uid-old' }, csi: { driver: DRIVER, volumeHandle: old } },
+      status: { phase: 'Bound' },
+    } satisfies PersistentVolume);
+    const before = s.requests.length;
+    s.remove(PERSISTENT_VOLUME_CLAIMS, 'data', 'ns');
+    for (const pv of pvs()) s.update(PERSISTENT_VOLUMES, { ...pv, status: { phase: 'Released' } });
+    await eventually(() => pvs().length === 0, 'PVs deleted');
+    expect(p.store.all()).toHaveLength(0);
+    expect(p.callsTo('DeleteVolume')).toHaveLength(2);
+    expect(s.requests.slice(before).filter((r) => r.path.includes('/leases') && r.method !== 'GET')).toEqual([]);
+  });
+
   it('with --provisioning-protection-finalizer, holds a deleted claim until its volume is cleaned up', async () => {
     const { server: s, plugin: p } = await setup();
     lostAnswers(p);

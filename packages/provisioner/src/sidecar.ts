@@ -511,6 +511,7 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
         api,
         volumes,
         recentlyDeleted,
+        journal,
         recorder,
         metrics,
         clock,

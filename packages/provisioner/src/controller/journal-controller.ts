@@ -11,6 +11,9 @@
 //       · the volume is the one the existing PV describes → the PV owns it: settle;
 //       · any other volume → DeleteVolume, then settle;
 //       · the driver answers with a final error → nothing was created: settle.
+//   - the PV exists, was created after the entry, and is being deleted by the volume controller
+//     (Released, policy Delete) → left to it: it removes the entry once DeleteVolume succeeded.
+// Settlements here are written promptly (with the shard's next batch), not lazily.
 // An entry is removed only on one of those outcomes; everything else is retried with backoff.
 //
 // Entries live as annotations on shard Leases (journal-entry.ts); the work queue holds claim
@@ -49,9 +52,11 @@ import { PROVISIONING_PROTECTION_FINALIZER } from './constants.js';
 import { JournalEntryError, changedEntryKeys, entryClaimUids, entryFromLease, entryKeyClaimUid, entryKeyMayBelongTo, entryKeys, journalEntryKey, replayRequest } from './journal-entry.js';
 import type { JournalEntry } from './journal-entry.js';
 import { pvDescribesVolume, volumeHandleOf } from './migration.js';
+import { entryPredatesVolume } from './provisioning-journal.js';
 import type { ProvisioningJournal } from './provisioning-journal.js';
 import { secretData } from './provisioner.js';
 import type { RecentlyDeletedVolumes } from './recently-deleted.js';
+import { shouldDeleteVolume } from './volume-decision.js';
 
 export const JOURNAL_QUEUE = 'provisioning-journal';
 export const JOURNAL_RESYNC_PERIOD_MS = 5 * 60_000;
@@ -260,6 +265,12 @@ export class JournalController implements Disposable {
       return { requeue: 'rateLimited' };
     }
     const pv = this.#deps.volume(pvName);
+    if (pv && shouldDeleteVolume(pv) && pv.spec?.claimRef?.uid === entry.claim.uid && entryPredatesVolume(entry, pv)) {
+      // The volume controller is deleting this PV's volume and removes the entry before the PV
+      // goes (settleVolumeDeleted): a CreateVolume now could re-create what it just deleted.
+      log.v(5).info('PersistentVolume is being deleted; journal entry left to the delete path');
+      return undefined;
+    }
     const cached = this.#deps.claimByUid(entry.claim.uid);
     if (!pv && claimWantsVolume(cached, pvName)) {
       log.v(5).info('Claim still wants its volume; journal entry left to the claim controller');
@@ -307,7 +318,10 @@ export class JournalController implements Disposable {
     if (volumeId === '') throw new Error(`CreateVolume for journal entry ${pvName} returned no volume id`);
 
     const handle = pv ? volumeHandleOf(pv) : undefined;
-    if (pv && pvDescribesVolume(pv, { driverName: this.#opts.driverName, volumeId, claimUid: entry.claim.uid })) {
+    // The volume controller deleted this PV's volume while the CreateVolume was under way (it
+    // looked before the PV was Released): what came back is a re-creation nobody else owns.
+    const recreated = pv !== undefined && this.#deps.recentlyDeleted.hasVolumeOf(pvName, pv.metadata?.uid);
+    if (pv && !recreated && pvDescribesVolume(pv, { driverName: this.#opts.driverName, volumeId, claimUid: entry.claim.uid })) {
       log.v(2).info('The volume of the journal entry is described by its PersistentVolume', { volumeHandle: handle });
       return this.#settled(entry, 'pv-owns-volume', signal);
     }
@@ -332,7 +346,9 @@ export class JournalController implements Disposable {
 
   async #settled(entry: JournalEntry, outcome: JournalRecovery, signal: AbortSignal): Promise<WorkResult> {
     this.#recoveries?.inc({ outcome });
-    await this.#deps.journal.settle(entry, outcome, signal);
+    // Written with the shard's next batch, not after the removal delay: a process that keeps
+    // restarting would otherwise replay (one CreateVolume each) the same entries every time.
+    await this.#deps.journal.settle(entry, outcome, signal, { prompt: true });
     return undefined;
   }
 }

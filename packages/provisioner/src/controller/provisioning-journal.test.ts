@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeClock, KubeApiError, discardLogger } from '@csi-sidecars-ts/shared';
-import type { CreateVolumeRequest, Lease, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
+import type { CreateVolumeRequest, Lease, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import type { JournalApi } from '../adapters/journal-api.js';
 import { PROVISIONING_PROTECTION_FINALIZER } from './constants.js';
 import { entryFromLease, entryKeys, entrySize, entryText, journalEntryKey } from './journal-entry.js';
@@ -108,6 +108,12 @@ const request = (name: string, over: Partial<CreateVolumeRequest> = {}): CreateV
 
 const claimN = (n: number): PersistentVolumeClaim => ({ metadata: { name: `data-${n}`, namespace: 'ns', uid: `u${n}` } });
 const keyN = (n: number) => journalEntryKey(`u${n}`, `pvc-u${n}`);
+/** The PV of claim n, created at `createdMs`, whose volume was just deleted. */
+const deletedPv = (n: number, createdMs: number): PersistentVolume => ({
+  metadata: { name: `pvc-u${n}`, creationTimestamp: new Date(createdMs).toISOString() },
+  spec: { claimRef: { namespace: 'ns', name: `data-${n}`, uid: `u${n}` } },
+  status: { phase: 'Released' },
+});
 
 describe('ProvisioningJournal (group commit)', () => {
   it('coalesces concurrent records into one Lease write, and none is durable before that write succeeded', async () => {
@@ -259,6 +265,55 @@ describe('ProvisioningJournal (group commit)', () => {
     await j.flush();
     expect(w.calls.at(-1)).toMatchObject({ verb: 'update', name: 'csi-journal-0.drv', removed: [keyN(1)], set: [] });
     expect(w.stored()).toEqual([keyN(2)]);
+  });
+
+  it('settleVolumeDeleted writes a pending removal at once, and nothing for an entry in use or no entry', async () => {
+    const w = world();
+    const j = w.journal();
+    const [e1, e2] = [1, 2].map((n) => j.entryFor(claimN(n), request(`pvc-u${n}`), 'fast', undefined));
+    await Promise.all([j.record(e1!), j.record(e2!)]);
+    await j.settle(e1!, 'PV saved');
+    await w.settleDown();
+    expect(w.calls).toHaveLength(1);
+    // Resolves only once the removal is written: no timer involved.
+    expect(await j.settleVolumeDeleted(deletedPv(1, w.clock.now() + 1_000))).toBe(true);
+    expect(w.calls).toHaveLength(2);
+    expect(w.calls[1]).toMatchObject({ verb: 'update', removed: [keyN(1)], set: [] });
+    // e2's provisioning is still in flight (recorded, not settled): its entry is its own.
+    expect(await j.settleVolumeDeleted(deletedPv(2, w.clock.now() + 1_000))).toBe(false);
+    // No entry at all (the usual case), or its removal written already: no write.
+    expect(await j.settleVolumeDeleted(deletedPv(9, w.clock.now()))).toBe(false);
+    expect(await j.settleVolumeDeleted(deletedPv(1, w.clock.now() + 1_000))).toBe(false);
+    await w.clock.advance(10_000);
+    await w.settleDown();
+    expect(w.calls).toHaveLength(2);
+    expect(w.stored()).toEqual([keyN(2)]);
+  });
+
+  it("settleVolumeDeleted removes an earlier process's entry older than the PV, and leaves a later one (a stray's) to the replay", async () => {
+    const w = world();
+    const old = w.journal();
+    const t0 = w.clock.now();
+    await Promise.all([1, 2].map((n) => old.record(old.entryFor(claimN(n), request(`pvc-u${n}`), 'fast', undefined))));
+    const j = w.journal();
+    // PV 1 was created after its entry was recorded: the entry protected that PV's volume.
+    expect(await j.settleVolumeDeleted(deletedPv(1, t0 + 3_000))).toBe(true);
+    // PV 2 predates its entry by far: a second CreateVolume ran while it existed.
+    expect(await j.settleVolumeDeleted(deletedPv(2, t0 - 60_000))).toBe(false);
+    expect(w.stored()).toEqual([keyN(2)]);
+    expect(w.calls).toHaveLength(2);
+  });
+
+  it('settleVolumeDeleted fails when the write does (the caller retries), and succeeds when retried', async () => {
+    const w = world();
+    const old = w.journal();
+    await old.record(old.entryFor(claimN(1), request('pvc-u1'), 'fast', undefined));
+    const j = w.journal();
+    w.failNext(new KubeApiError(500, 'InternalError', 'etcd is having a moment'));
+    await expect(j.settleVolumeDeleted(deletedPv(1, w.clock.now() + 1_000))).rejects.toThrow(JournalWriteError);
+    expect(w.stored()).toEqual([keyN(1)]);
+    expect(await j.settleVolumeDeleted(deletedPv(1, w.clock.now() + 1_000))).toBe(true);
+    expect(w.stored()).toEqual([]);
   });
 
   it("keeps every writer's entries when two processes write one shard (a conflict re-reads and applies again)", async () => {

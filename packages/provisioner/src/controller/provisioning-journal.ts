@@ -14,17 +14,24 @@
 //             the removal rides on the shard's next write, or a write of its own after
 //             `removalDelayMs`. An entry left behind (a crash before that write) costs one
 //             idempotent CreateVolume at replay, which finds its PV and settles it.
+//             `{ prompt: true }` (replay) writes the removal with the shard's next batch
+//             instead of after the delay: a crash loop never reaches a 5 s timer.
+//   settleVolumeDeleted(): the delete path, after DeleteVolume and before the PV goes away.
+//             An entry still stored for that PV (a lazy removal a crash lost, an earlier
+//             process's) is removed durably first: once the PV is gone, a replay of it would
+//             create a volume only to delete it. No entry (the usual case): no write.
 // With --provisioning-protection-finalizer, record() also puts a finalizer on the claim and
 // settle() takes it off, so deleting the claim waits for the outcome (KEP-2994's design).
 
 import { KubeApiError, isAlreadyExists, isConflict, isForbidden, isNotFound, retryOnConflict } from '@csi-sidecars-ts/shared';
-import type { Clock, CreateVolumeRequest, Lease, Logger, PersistentVolumeClaim, TimerHandle } from '@csi-sidecars-ts/shared';
+import type { Clock, CreateVolumeRequest, Lease, Logger, PersistentVolume, PersistentVolumeClaim, TimerHandle } from '@csi-sidecars-ts/shared';
 import type { JournalApi } from '../adapters/journal-api.js';
 import type { ProvisionerApi } from '../adapters/kube-api.js';
 import { PROVISIONING_PROTECTION_FINALIZER } from './constants.js';
 import {
   JOURNAL_ENTRY_VERSION,
   JOURNAL_SHARD_BUDGET_BYTES,
+  entryFromLease,
   entryKeys,
   entrySize,
   entryText,
@@ -90,6 +97,22 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
+/** Slack for comparing the sidecar's clock (an entry's startedAt) with the apiserver's (second resolution). */
+const CLOCK_SLACK_MS = 1_000;
+
+/**
+ * Whether `entry` was recorded before `pv` was created, i.e. it protected the volume `pv`
+ * describes. An entry recorded later for the same name is a stray's (a second CreateVolume
+ * while the PV existed, external-provisioner #1469): only a replay can tell which volume it
+ * holds, so it is left to the replay. Unknown times count as "not before".
+ */
+export function entryPredatesVolume(entry: Pick<JournalEntry, 'startedAt'>, pv: PersistentVolume): boolean {
+  const started = Date.parse(entry.startedAt);
+  const created = pv.metadata?.creationTimestamp;
+  const createdMs = created === undefined ? NaN : new Date(created as string | Date).getTime();
+  return Number.isFinite(started) && Number.isFinite(createdMs) && started <= createdMs + CLOCK_SLACK_MS;
+}
+
 interface PendingAdd {
   entry: JournalEntry;
   text: string;
@@ -106,6 +129,8 @@ class Shard {
   inFlightRemoves: ReadonlySet<string> = new Set();
   /** Set when pending removals should be written even without an entry to add. */
   removalsDue = false;
+  /** Callers waiting for the removal of a key to be written (settleVolumeDeleted). */
+  removalWaiters = new Map<string, Waiter[]>();
   full = false;
   running: Promise<void> | undefined;
   timer: TimerHandle | undefined;
@@ -187,6 +212,8 @@ export class ProvisioningJournal {
       for (const add of shard.adds.values()) for (const w of add.waiters) w.resolve();
       shard.adds.clear();
       shard.removes.clear();
+      for (const ws of shard.removalWaiters.values()) for (const w of ws) w.resolve();
+      shard.removalWaiters.clear();
       if (shard.timer !== undefined) this.#deps.clock.clearTimeout(shard.timer);
       shard.timer = undefined;
     }
@@ -245,8 +272,75 @@ export class ProvisioningJournal {
    * Removes the entry of `pvName` (and the claim's protection finalizer). The removal is
    * written lazily (see the top of this file). Never throws.
    */
-  async settle(entry: Pick<JournalEntry, 'pvName' | 'claim'>, reason: string, signal?: AbortSignal): Promise<void> {
+  async settle(entry: Pick<JournalEntry, 'pvName' | 'claim'>, reason: string, signal?: AbortSignal, opts: { prompt?: boolean } = {}): Promise<void> {
     if (!this.#enabled) return;
+    const shards = this.#settle(entry, reason);
+    if (opts.prompt) for (const shard of shards) this.#removeSoon(shard);
+    if (this.#opts.protectionFinalizer) await this.removeFinalizer(entry.claim, signal);
+  }
+
+  /**
+   * The volume `pv` describes was deleted (DeleteVolume succeeded) and the PV object is about
+   * to be deleted: removes a journal entry still stored for it, and resolves once that removal
+   * is written (group-committed with the shard's other writes). No entry: resolves at once,
+   * with no write (false). Left alone: an entry a provisioning of this process is working with,
+   * and one recorded after the PV was created (a stray's, see entryPredatesVolume). Throws
+   * JournalWriteError when the write fails (the caller retries).
+   */
+  async settleVolumeDeleted(pv: PersistentVolume, signal?: AbortSignal): Promise<boolean> {
+    const pvName = pv.metadata?.name ?? '';
+    const ref = pv.spec?.claimRef;
+    if (!this.#enabled || !pvName || !ref?.uid) return false;
+    const entry = { pvName, claim: { namespace: ref.namespace ?? '', name: ref.name ?? '', uid: ref.uid } };
+    const key = this.entryKey(entry);
+    if (this.#written.has(key)) return false;
+    const queued = [...this.#shards.values()];
+    if (queued.some((s) => s.adds.has(key))) return false;
+    const ours = this.#home.has(key) || queued.some((s) => s.removes.has(key) || s.inFlightRemoves.has(key));
+    if (!ours) {
+      // An earlier process's entry, unless this process wrote its removal already (cache lag).
+      if ((this.#settled.get(key) ?? 0) > 0) return false;
+      const copies = this.#deps.leases().filter((l) => l.metadata?.annotations?.[key] !== undefined);
+      if (copies.length === 0) return false;
+      for (const lease of copies) {
+        let stored: JournalEntry;
+        try {
+          stored = entryFromLease(lease, key);
+        } catch {
+          return false; // Unreadable: the journal controller reports it and leaves it alone.
+        }
+        if (stored.claim.uid !== ref.uid || !entryPredatesVolume(stored, pv)) return false;
+      }
+    }
+    const shards = this.#settle(entry, 'volume deleted');
+    const written: Promise<void>[] = [];
+    for (const shard of shards) {
+      if (!shard.removes.has(key)) continue;
+      written.push(
+        new Promise<void>((resolve, reject) => {
+          const waiters = shard.removalWaiters.get(key) ?? [];
+          waiters.push({ resolve, reject });
+          shard.removalWaiters.set(key, waiters);
+        }),
+      );
+      this.#removeSoon(shard);
+    }
+    if (signal) {
+      const aborted = new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+      aborted.catch(() => undefined);
+      await Promise.race([Promise.all(written), aborted]);
+    } else {
+      await Promise.all(written);
+    }
+    if (this.#opts.protectionFinalizer) await this.removeFinalizer(entry.claim, signal);
+    return written.length > 0;
+  }
+
+  /** Marks the entry settled and queues its removal on every shard holding it; returns those shards. */
+  #settle(entry: Pick<JournalEntry, 'pvName' | 'claim'>, reason: string): Set<Shard> {
     const key = this.entryKey(entry);
     const written = this.#written.get(key);
     this.#written.delete(key);
@@ -264,12 +358,21 @@ export class ProvisioningJournal {
     }
     for (const shard of shards) {
       // A record queued meanwhile is newer than this settlement: it stays.
-      if (shard.adds.has(key)) continue;
+      if (shard.adds.has(key)) {
+        shards.delete(shard);
+        continue;
+      }
       shard.removes.add(key);
       this.#scheduleRemovals(shard);
     }
     this.#log.v(4).info('Settled', { pv: entry.pvName, reason });
-    if (this.#opts.protectionFinalizer) await this.removeFinalizer(entry.claim, signal);
+    return shards;
+  }
+
+  /** Writes the shard's pending removals with its next batch rather than after the delay. */
+  #removeSoon(shard: Shard): void {
+    shard.removalsDue = true;
+    this.#kick(shard);
   }
 
   /**
@@ -369,8 +472,10 @@ export class ProvisioningJournal {
     } else {
       target.adds.set(key, { entry, text, waiters: [...waiters] });
     }
-    // The add overwrites the key: a removal queued for it is moot.
+    // The add overwrites the key: a removal queued for it is moot (and its waiters are done).
     target.removes.delete(key);
+    for (const w of target.removalWaiters.get(key) ?? []) w.resolve();
+    target.removalWaiters.delete(key);
     this.#settling.delete(key);
     target.setSize(key, entrySize(key, text));
     this.#home.set(key, target);
@@ -433,6 +538,8 @@ export class ProvisioningJournal {
         for (const w of add.waiters) w.resolve();
       }
       for (const key of removes) {
+        for (const w of shard.removalWaiters.get(key) ?? []) w.resolve();
+        shard.removalWaiters.delete(key);
         if (this.#settled.has(key)) this.#settled.set(key, now);
         if (this.#settling.get(key)?.shard === shard) this.#settling.delete(key);
         if (shard.adds.has(key)) continue;
@@ -450,8 +557,15 @@ export class ProvisioningJournal {
       for (const add of adds.values()) for (const w of add.waiters) w.resolve();
       return;
     }
-    // Removals go round again with the next write.
+    // Removals go round again with the next write; whoever waits for one is told now.
     for (const key of removes) if (!shard.adds.has(key)) shard.removes.add(key);
+    for (const key of removes) {
+      const waiters = shard.removalWaiters.get(key);
+      if (!waiters) continue;
+      shard.removalWaiters.delete(key);
+      const failure = new JournalWriteError(`cannot remove the journal entry ${key} (Lease ${this.#opts.namespace}/${shard.name}): ${errorText(err)}`, { cause: err });
+      for (const w of waiters) w.reject(failure);
+    }
     const unwritten = (key: string) => {
       if (this.#written.get(key)?.shard === shard || shard.adds.has(key)) return;
       shard.dropSize(key);

@@ -2,6 +2,9 @@
 // step with the reclaim policy and, once a PV of ours is Released with policy Delete, call
 // DeleteVolume, delete the PV object and remove the finalizer. Failures are retried with
 // per-PV backoff forever and reported as VolumeFailedDelete events on the PV.
+// A provisioning journal entry still stored for the PV (its lazy removal lost to a restart) is
+// removed, durably, between DeleteVolume and the PV's finalizer: once the PV is gone, a replay
+// of that entry would create a volume just to delete it again.
 
 import {
   PERSISTENT_VOLUMES,
@@ -18,6 +21,7 @@ import type { ProvisionerApi } from '../adapters/kube-api.js';
 import { PV_FINALIZER, REASON_VOLUME_FAILED_DELETE } from './constants.js';
 import type { ProvisionerMetrics } from './metrics.js';
 import type { CsiProvisioner } from './provisioner.js';
+import type { ProvisioningJournal } from './provisioning-journal.js';
 import { IgnoredError } from './provisioning-state.js';
 import type { RecentlyDeletedVolumes } from './recently-deleted.js';
 import { desiredFinalizers, isOurVolume, shouldDeleteVolume } from './volume-decision.js';
@@ -45,6 +49,8 @@ export interface VolumeControllerDeps {
   clock: Clock;
   logger: Logger;
   queueMetrics?: WorkQueueMetricsProvider;
+  /** The provisioning journal, whose entry for a deleted volume must go before its PV does. */
+  journal?: Pick<ProvisioningJournal, 'settleVolumeDeleted'>;
   /** Called after a volume was deleted (capacity refresh). */
   onDeleted?(pv: PersistentVolume): void;
 }
@@ -147,6 +153,18 @@ export class VolumeController implements Disposable {
       }
       this.#deps.recentlyDeleted.add(name, pv.metadata?.uid);
       log.v(4).info('Volume deleted');
+    }
+
+    if (this.#deps.journal) {
+      // Usually no entry is left and this writes nothing. A retry after a failure here skips
+      // DeleteVolume (recently deleted) and comes straight back.
+      try {
+        if (await this.#deps.journal.settleVolumeDeleted(pv, signal)) log.v(4).info('Provisioning journal entry of the deleted volume removed');
+      } catch (err) {
+        log.info('Failed to remove the provisioning journal entry of the deleted volume; will retry', { err: errorText(err) });
+        if (!alreadyDeleted) this.#deps.metrics.deleteFailed(className);
+        return { requeue: 'rateLimited' };
+      }
     }
 
     try {
