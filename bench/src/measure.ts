@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManagedProcess } from '@csi-sidecars-ts/e2e/dist/harness/managed-process.js';
 import { freePort } from '@csi-sidecars-ts/e2e/dist/harness/ports.js';
+import { apiQuietBeforeLoadMs } from './api-quiet.js';
 import { countWindow, type RequestTally } from './audit.js';
 import { metricsDelta, type RunBreakdown } from './breakdown/breakdown.js';
 import { monotonicMicros, parseCpuProfile, summarizeCpuProfile } from './breakdown/cpu-profile.js';
@@ -26,9 +27,13 @@ export class SidecarStartError extends Error {
 /** The probe is polled this often after the sidecar started. */
 const PROBE_POLL_MS = 50;
 const SYNC_TIMEOUT_MS = 180_000;
-/** After the probe: the sidecar has settled once it used < 5% of a core and made no API request for this long. */
+/**
+ * After the probe: the sidecar has settled once it used < 5% of a core for QUIET_MS and made no
+ * API request for apiQuietBeforeLoadMs (its token bucket is full again, as the other side's).
+ */
 const QUIET_MS = 1000;
 const QUIET_CPU = 0.05;
+/** Given up after this long beyond the API quiet time. */
 const SETTLE_TIMEOUT_MS = 15_000;
 /** After the workload: the window whose median RSS is the steady RSS. */
 const STEADY_MS = 2000;
@@ -56,13 +61,13 @@ async function waitProbe(proc: ManagedProcess, probe: Probe, spawnAt: number): P
 }
 
 /** Then waits (bounded) until the sidecar is idle, so that left-over start-up work does not overlap the load. */
-async function waitSettled(sampler: ProcSampler, tally: RequestTally): Promise<boolean> {
-  const deadline = performance.now() + SETTLE_TIMEOUT_MS;
+async function waitSettled(sampler: ProcSampler, tally: RequestTally, apiQuietMs: number): Promise<boolean> {
+  const deadline = performance.now() + apiQuietMs + SETTLE_TIMEOUT_MS;
   for (;;) {
     await sleep(100);
     const cpu = sampler.recentCpuFraction(QUIET_MS);
     const apiIdleMs = tally.lastAt === 0 ? Infinity : Date.now() - tally.lastAt;
-    if (cpu !== undefined && cpu < QUIET_CPU && apiIdleMs >= QUIET_MS) return true;
+    if (cpu !== undefined && cpu < QUIET_CPU && apiIdleMs >= apiQuietMs) return true;
     if (performance.now() > deadline) return false;
   }
 }
@@ -155,7 +160,8 @@ export async function measureRun({ scenario, ctx, binary, flags, logDir, pair, c
       const readyAt = await waitProbe(proc, probe, spawnAt);
       phase(`${probe.what} ${Math.round(readyAt - spawnAt)} ms after the start`);
       if (scenario.reportsSync) figures.push(figure('sync_s', 'start-up until the first job is done', 's', 'lower', (readyAt - spawnAt) / 1000));
-      if (!(await waitSettled(sampler, tally))) record.notes.push(`the sidecar was still busy ${SETTLE_TIMEOUT_MS / 1000} s after its start-up probe`);
+      const apiQuietMs = apiQuietBeforeLoadMs(ctx.profile.qps, ctx.profile.burst);
+      if (!(await waitSettled(sampler, tally, apiQuietMs))) record.notes.push(`the sidecar was still busy ${(apiQuietMs + SETTLE_TIMEOUT_MS) / 1000} s after its start-up probe`);
       phase('settled');
       metricsBefore = await scrapeMetrics(metricsPort);
       workStartEpoch = Date.now();

@@ -24,7 +24,7 @@ function profile(): CpuProfile {
 }
 
 describe('CPU profile summary', () => {
-  it('adds self time per function and module, idle apart, each sample lasting until the next', () => {
+  it('adds self time per function and module, idle apart, each sample worth one sampling interval', () => {
     const s = summarizeCpuProfile(profile());
     expect(s.windowMs).toBe(8);
     expect(s.busyMs).toBe(6);
@@ -40,12 +40,23 @@ describe('CPU profile summary', () => {
     ]);
   });
 
-  it('counts only the samples inside the window and cuts the last one at its end', () => {
+  it('counts only the samples inside the window', () => {
     const s = summarizeCpuProfile(profile(), { fromUs: 2000, toUs: 4500, top: 1 });
-    // samples at 2000 (a), 3000 (a), 4000 (b, 0.5 ms up to the window end)
-    expect(s.busyMs).toBeCloseTo(2.5);
+    // samples at 2000 (a), 3000 (a), 4000 (b)
+    expect(s.busyMs).toBe(3);
     expect(s.functions).toHaveLength(1);
     expect(s.functions[0]!.name).toMatch(/^syncClaim/);
+  });
+
+  it('does not charge a gap between samples (a descheduled process) to the sample before it', () => {
+    const p = profile();
+    // 40 ms pass between the first 'parse' sample (t = 4000) and the next one.
+    p.timeDeltas[4] = 41_000;
+    p.endTime += 40_000;
+    const s = summarizeCpuProfile(p);
+    expect(s.busyMs).toBe(6);
+    expect(s.functions[0]).toEqual({ name: 'parse (@kubernetes/client-node/dist/x.js:1)', selfMs: 3, share: 0.5 });
+    expect(summarizeCpuProfile(p, { intervalUs: 500 }).busyMs).toBe(3);
   });
 
   it('names modules: npm packages (scoped too), our package folders, node built-ins, V8 pseudo-frames', () => {

@@ -41,6 +41,8 @@ export interface SummaryOptions {
   toUs?: number;
   /** How many functions and modules to keep (default 8). */
   top?: number;
+  /** The sampling interval (µs) each sample stands for; default: the profile's median time delta. */
+  intervalUs?: number;
 }
 
 const IDLE = '(idle)';
@@ -85,8 +87,18 @@ function topOf(totals: Map<string, number>, busyMs: number, top: number): SelfTi
 }
 
 /**
- * Self time per function and module. A sample stands for the interval until the next sample
- * (the last one: until endTime), as in Chrome's profiler; only samples taken inside the window count.
+ * The profile's sampling interval (µs): the median gap between samples. Most gaps are the
+ * interval; the long ones (the process was descheduled, or V8 could not sample) are outliers.
+ */
+export function samplingIntervalUs(profile: CpuProfile): number {
+  const deltas = profile.timeDeltas.filter((d) => d > 0).sort((a, b) => a - b);
+  return deltas[Math.floor(deltas.length / 2)] ?? 0;
+}
+
+/**
+ * Self time per function and module: the samples taken inside the window, each worth one sampling
+ * interval. Counting samples rather than summing the gaps between them (Chrome's way) keeps a gap
+ * after a descheduled moment from being charged to whatever ran next.
  */
 export function summarizeCpuProfile(profile: CpuProfile, opts: SummaryOptions = {}): ProfileSummary {
   const top = opts.top ?? 8;
@@ -98,13 +110,12 @@ export function summarizeCpuProfile(profile: CpuProfile, opts: SummaryOptions = 
   const perModule = new Map<string, number>();
   let windowMs = 0;
   let busyMs = 0;
+  const ms = (opts.intervalUs ?? samplingIntervalUs(profile)) / 1000;
   let t = profile.startTime;
   const count = Math.min(profile.samples.length, profile.timeDeltas.length);
   for (let i = 0; i < count; i++) {
     t += profile.timeDeltas[i]!;
     if (t < from || t > to) continue;
-    const next = i + 1 < count ? t + profile.timeDeltas[i + 1]! : profile.endTime;
-    const ms = Math.max(0, Math.min(next, to) - t) / 1000;
     const node = byId.get(profile.samples[i]!);
     if (!node) continue;
     windowMs += ms;

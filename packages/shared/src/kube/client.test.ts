@@ -5,6 +5,7 @@ import { FakeClock } from '../lifecycle/clock.js';
 import { createKubeClient, defaultUserAgent, KubeClientFactory } from './client.js';
 import type { KubeClient } from './client.js';
 import { isAlreadyExists, isConflict, isNotFound, KubeApiError, KubeTransportError } from './errors.js';
+import { httpListWatcher } from './list-watch.js';
 import { restClientMetrics } from './metrics.js';
 import { PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES } from './resources.js';
 import type { RequestRecord } from './transport.js';
@@ -105,15 +106,20 @@ describe('KubeClient against the fake apiserver', () => {
 });
 
 describe('KubeClient rate limit and timeouts', () => {
-  it('takes a token for every request, watches included', async () => {
+  it('takes a token for every request but none for watches, streaming lists included', async () => {
     const clock = new FakeClock();
     const c = KubeClientFactory.fromFlags({ kubeconfig: server.writeKubeconfig() }).create({ qps: 1, burst: 2, clock });
+    const ac = new AbortController();
     try {
       await c.request({ method: 'GET', path: '/api/v1/persistentvolumes' });
-      const ac = new AbortController();
+      expect(c.limiter.available).toBe(1);
       const w = await c.stream({ method: 'GET', path: '/api/v1/persistentvolumes', query: { watch: 'true' }, signal: ac.signal });
       expect(w.status).toBe(200);
-      // Both tokens are spent: the third request waits for the clock.
+      // A streaming list is a WATCH too.
+      await httpListWatcher(c, { resource: PERSISTENT_VOLUMES }).watch({ resourceVersion: '', sendInitialEvents: true, allowWatchBookmarks: true, timeoutSeconds: 300, signal: ac.signal });
+      expect(c.limiter.available).toBe(1);
+      await c.request({ method: 'GET', path: '/api/v1/persistentvolumes' });
+      // Both tokens are spent by the two plain requests: the third waits for the clock.
       let done = false;
       const third = c.request({ method: 'GET', path: '/api/v1/persistentvolumes' }).then(() => (done = true));
       await new Promise((r) => setTimeout(r, 50));
@@ -121,8 +127,8 @@ describe('KubeClient rate limit and timeouts', () => {
       await clock.advance(1000);
       await third;
       expect(done).toBe(true);
-      ac.abort();
     } finally {
+      ac.abort();
       c.dispose();
     }
   });

@@ -4,7 +4,9 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { FakeClock } from '../lifecycle/clock.js';
 import { createKubeClient } from './client.js';
+import { CREDENTIAL_FILE_REFRESH_MS } from './connection.js';
 import { httpListWatcher } from './list-watch.js';
 import { PERSISTENT_VOLUMES } from './resources.js';
 
@@ -39,7 +41,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function kubeconfig(caFile: string): string {
+function kubeconfig(caFile: string, certFile = path.join(fixtures, 'client.crt'), keyFile = path.join(fixtures, 'client.key')): string {
   const port = (server.address() as { port: number }).port;
   const file = path.join(dir, `kubeconfig-${path.basename(caFile)}`);
   fs.writeFileSync(
@@ -55,8 +57,8 @@ function kubeconfig(caFile: string): string {
       'users:',
       '- name: u',
       '  user:',
-      `    client-certificate: ${path.join(fixtures, 'client.crt')}`,
-      `    client-key: ${path.join(fixtures, 'client.key')}`,
+      `    client-certificate: ${certFile}`,
+      `    client-key: ${keyFile}`,
       'contexts:',
       '- name: x',
       '  context: {cluster: c, user: u}',
@@ -77,6 +79,8 @@ describe('transport over TLS with a client certificate', () => {
       for (let i = 0; i < 3; i++) await client.request({ method: 'GET', path: '/api/v1/persistentvolumes' });
       const typed = await typedApis.core.listPersistentVolume();
       expect(typed.items).toEqual([]);
+      // Keep-alive: sequential requests share one TLS connection.
+      expect(connections - before).toBe(1);
       const events = [];
       const ac = new AbortController();
       for await (const ev of await httpListWatcher(client, { resource: PERSISTENT_VOLUMES }).watch({ resourceVersion: '1', timeoutSeconds: 300, allowWatchBookmarks: true, signal: ac.signal })) {
@@ -84,8 +88,8 @@ describe('transport over TLS with a client certificate', () => {
       }
       expect(events).toEqual([{ type: 'ADDED', object: { metadata: { name: 'w', resourceVersion: '2' } } }]);
       expect(new Set(peers)).toEqual(new Set(['csi-provisioner']));
-      // Keep-alive: sequential requests share one TLS connection.
-      expect(connections - before).toBe(1);
+      // Watches have their own pool, so a long watch never holds a socket ordinary requests wait for.
+      expect(connections - before).toBe(2);
     } finally {
       client.dispose();
     }
@@ -95,6 +99,36 @@ describe('transport over TLS with a client certificate', () => {
     const client = createKubeClient({ kubeconfig: kubeconfig(path.join(fixtures, 'client.crt')), qps: -1 });
     try {
       await expect(client.request({ method: 'GET', path: '/api/v1/persistentvolumes' })).rejects.toThrow(/certificate/);
+    } finally {
+      client.dispose();
+    }
+  });
+
+  it('keeps its connections when re-read files are unchanged and follows a rotated CA file', async () => {
+    const files = fs.mkdtempSync(path.join(dir, 'rotating-'));
+    const ca = path.join(files, 'ca.crt');
+    const cert = path.join(files, 'client.crt');
+    const key = path.join(files, 'client.key');
+    fs.writeFileSync(ca, read('ca.crt'));
+    fs.writeFileSync(cert, read('client.crt'));
+    fs.writeFileSync(key, read('client.key'));
+    const clock = new FakeClock();
+    const client = createKubeClient({ kubeconfig: kubeconfig(ca, cert, key), qps: -1, clock });
+    const get = () => client.request({ method: 'GET', path: '/api/v1/persistentvolumes' });
+    try {
+      const before = connections;
+      await get();
+      await clock.advance(CREDENTIAL_FILE_REFRESH_MS + 1);
+      await get();
+      // The files were read again with the same content: same identity, same pooled connection.
+      expect(connections - before).toBe(1);
+      // A CA that did not sign the server: once re-read, new connections refuse the server.
+      fs.writeFileSync(ca, read('client.crt'));
+      await clock.advance(CREDENTIAL_FILE_REFRESH_MS + 1);
+      await expect(get()).rejects.toThrow(/certificate/);
+      fs.writeFileSync(ca, read('ca.crt'));
+      await clock.advance(CREDENTIAL_FILE_REFRESH_MS + 1);
+      await get();
     } finally {
       client.dispose();
     }
