@@ -4,7 +4,9 @@
 // straight to the API as the bench's idle scenario does, e2e/src/faults/bulk-pairs.ts); then the
 // sidecar starts with the same flags for both implementations while its memory is sampled from
 // /proc (VmRSS, VmHWM). There are no containers here, so the 256Mi limit is emulated: a peak
-// resident set above 256 MiB is where the container would have been OOM-killed. A probe claim
+// resident set above 256 MiB is where the container would have been OOM-killed, and ours runs
+// with the V8 heap limit Node would choose under that limit (CONTAINER_OLD_SPACE_MIB) and the
+// Node flags of its bin (--max-semi-space-size=2), as the image runs it. A probe claim
 // made before the start marks the end of the sync (start → probe Bound); 3 s later the steady
 // RSS is read and one fresh claim must be provisioned (Bound); both are then deleted (PVs gone).
 // Ours is asserted (peak under 256 MiB, probe Bound within 60 s + 3 ms per pair, the fresh claim
@@ -28,6 +30,15 @@ const SET = 'chaos-scale';
 const EXTENDED = process.env.CSI_CHAOS_EXTENDED === '1';
 const N = Number(process.env.CSI_CHAOS_SCALE_PVCS ?? (EXTENDED ? 20_000 : 1_000));
 const LIMIT = 256 * MiB;
+/**
+ * The old-generation limit Node 24 picks in a container with LIMIT: it sizes V8's heap from the
+ * cgroup's memory limit (uv_get_constrained_memory), and V8 gives the old generation a quarter of
+ * it times 2 on 64-bit builds, i.e. half: 128 MiB (the young generation comes on top: 3 × the
+ * 2 MiB semi-space of the bins' --max-semi-space-size=2, so heap_size_limit is 134 MiB). There is
+ * no cgroup here, so ours gets it as --max-old-space-size: a V8 that collects as hard as in the
+ * container (and a heap that cannot hold the caches crashes here as it would there).
+ */
+const CONTAINER_OLD_SPACE_MIB = LIMIT / MiB / 2;
 /** Start → probe claim Bound (start-up, initial lists, first provisioning) on a loaded 2-core machine. */
 const SYNC_WITHIN_MS = 60_000 + N * 3;
 /** Left alone after the sync before the steady RSS is read. */
@@ -88,6 +99,7 @@ describe.each(LATE_ROW_IMPLS)('%s csi-provisioner: scale and memory', (impl: Imp
     const sidecar = env.own(
       await launch(env.info, impl, 'provisioner', {
         csiAddress: env.info.csiEndpoint,
+        nodeFlags: [`--max-old-space-size=${CONTAINER_OLD_SPACE_MIB}`],
         logName: `chaos-row13-${impl}.log`,
         extraArgs: ['--retry-interval-start=200ms', '--retry-interval-max=2s', '--timeout=5s', `--leader-election-namespace=${NS}`, '--worker-threads=10'],
       }),

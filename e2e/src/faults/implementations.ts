@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ClusterInfo } from '../harness/control-plane.js';
 import { ManagedProcess } from '../harness/managed-process.js';
 import { repoRoot } from '../harness/paths.js';
-import { sidecarBin, type SidecarName } from '../harness/sidecars.js';
+import { sidecarBin, sidecarNodeFlags, type SidecarName } from '../harness/sidecars.js';
 import { waitFor } from '../harness/wait.js';
 
 export type Impl = 'ours' | 'go';
@@ -80,6 +80,11 @@ export interface LaunchOptions {
   hostname?: string;
   /** Another kubeconfig (e.g. through the API fault proxy, or a restricted identity). */
   kubeconfig?: string;
+  /**
+   * Node flags for ours after the bin's own (e.g. the V8 heap limit Node would pick under a
+   * container memory limit, row 13); ignored for Go.
+   */
+  nodeFlags?: string[];
 }
 
 let unshareWorks: boolean | undefined;
@@ -99,7 +104,9 @@ export async function launch(info: ClusterInfo, impl: Impl, name: SidecarName, o
   let args: string[];
   if (impl === 'ours') {
     command = process.execPath;
-    args = [sidecarBin(name)];
+    // The Node flags of the bin's first line, as the image's ENTRYPOINT runs it (docs/adr/0007).
+    const bin = sidecarBin(name);
+    args = [...sidecarNodeFlags(bin), ...(opts.nodeFlags ?? []), bin];
   } else {
     const bin = (await goSidecars()).bins[name];
     if (!bin) throw new Error(`Go csi-${name} is not available`);
