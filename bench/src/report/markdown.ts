@@ -1,5 +1,5 @@
 // The results as markdown: one table per scenario with the median of each side and ours/Go.
-import { PROFILES, SCENARIOS, type ScenarioId } from '../catalogue.js';
+import { CEILING_SHARE_TARGET, PROFILES, SCENARIOS, type ScenarioId } from '../catalogue.js';
 import { renderBreakdown, type BreakdownGroup } from '../breakdown/breakdown.js';
 import { oursBetter, type CeilingRecord, type ReportRow, type RunRecord, type SkipRecord } from './model.js';
 
@@ -59,6 +59,15 @@ export function breakdownGroups(runs: readonly RunRecord[], scenario: ScenarioId
   return groups;
 }
 
+/** How close provisioning with lifted limits came to the plain client's rate, ours and Go. */
+export function ceilingShareLine(rows: readonly ReportRow[], ceilingPerSecond: number): string | undefined {
+  const tp = rows.find((r) => r.scenario === 'provision' && r.profile === 'lifted' && r.key === 'throughput');
+  if (!tp || ceilingPerSecond <= 0) return undefined;
+  const pct = (v: number | undefined) => (v === undefined ? '–' : `${Math.round((v / ceilingPerSecond) * 100)}%`);
+  const verdict = tp.ours === undefined ? 'no value' : tp.ours / ceilingPerSecond >= CEILING_SHARE_TARGET ? 'meets' : 'misses';
+  return `With limits lifted, provisioning reached **${pct(tp.ours)}** of that ceiling (Go ${pct(tp.go)}); target for ours ≥ ${Math.round(CEILING_SHARE_TARGET * 100)}%: ${verdict}.`;
+}
+
 export function renderMarkdown(
   meta: ReportMeta,
   rows: readonly ReportRow[],
@@ -76,6 +85,8 @@ export function renderMarkdown(
       `Ceiling: a plain client with no limit created ${ceiling.objects} PVs in ${ceiling.seconds.toFixed(2)} s = **${ceiling.objectsPerSecond.toFixed(0)} objects/s** (${ceiling.concurrency} requests in flight): the most any sidecar could reach here.`,
       '',
     );
+    const share = ceilingShareLine(rows, ceiling.objectsPerSecond);
+    if (share) out.push(share, '');
   }
   for (const n of meta.notes) out.push(`- ${n}`);
   if (meta.notes.length) out.push('');

@@ -21,8 +21,8 @@ function run(scenario: RunRecord['scenario'], sidecar: RunRecord['sidecar'], imp
 }
 
 const runs = [
-  run('provision', 'provisioner', 'ours', [figure('throughput', 'throughput', 'objects/s', 'higher', 100), figure('cpu_s', 'CPU', 's', 'lower', 2)]),
-  run('provision', 'provisioner', 'go', [figure('throughput', 'throughput', 'objects/s', 'higher', 50), figure('cpu_s', 'CPU', 's', 'lower', 1)]),
+  run('provision', 'provisioner', 'ours', [figure('throughput', 'throughput', 'objects/s', 'higher', 100), figure('cpu_s', 'CPU', 's', 'lower', 2), figure('converge_s', 'time to last converged', 's', 'lower', 5)]),
+  run('provision', 'provisioner', 'go', [figure('throughput', 'throughput', 'objects/s', 'higher', 50), figure('cpu_s', 'CPU', 's', 'lower', 1), figure('converge_s', 'time to last converged', 's', 'lower', 10)]),
   run('idle-provisioner', 'provisioner', 'ours', [figure('rss_steady_mib', 'steady RSS after the load', 'MiB', 'lower', 100)]),
   run('idle-provisioner', 'provisioner', 'go', [figure('rss_steady_mib', 'steady RSS after the load', 'MiB', 'lower', 100)]),
   run('expand', 'resizer', 'ours', [figure('throughput', 'throughput', 'objects/s', 'higher', 1)]),
@@ -31,7 +31,7 @@ const runs = [
 describe('README performance section', () => {
   it('quotes the headline figures of the sidecar\'s scenarios only', () => {
     const rows = readmeRows({ meta, rows: aggregate(runs, TARGETS) }, 'provisioner');
-    expect(rows.map((r) => `${r.scenario}/${r.key}`)).toEqual(['provision/throughput', 'idle-provisioner/rss_steady_mib']);
+    expect(rows.map((r) => `${r.scenario}/${r.key}`)).toEqual(['provision/throughput', 'provision/converge_s', 'idle-provisioner/rss_steady_mib']);
   });
 
   it('says when, on what, and how the ratios compare with the targets', () => {
@@ -42,7 +42,8 @@ describe('README performance section', () => {
     expect(text).toContain('full size, 3 pair(s)');
     expect(text).toContain('2 CPU(s) test CPU, 24 GiB RAM');
     expect(text).toContain('`bench/results/x/results.json`');
-    expect(text).toContain('| provision · lifted | throughput (objects/s) | 100.0 | 50.0 | 2.00× | ours better; target ≥ 2.00×: meets |');
+    expect(text).toContain('| provision · lifted | throughput (objects/s) | 100.0 | 50.0 | 2.00× | ours better |');
+    expect(text).toMatch(/\| provision · lifted \| time to last converged \(s\) \| [^|]+ \| [^|]+ \| 0\.50× \| ours better; target ≤ 0\.80×: meets \|/);
     expect(text).toContain('| idle-provisioner · lifted | steady RSS after the load (MiB) | 100.0 | 100.0 | 1.00× | same; target ≤ 0.50×: misses |');
     expect(renderReadmeSection({ meta: { ...meta, scale: 0.2 }, runs }, 'attacher', 'r.json')).toContain('No csi-attacher figures');
   });

@@ -31,7 +31,8 @@ const LOAD_KEYS: Readonly<Record<string, readonly string[]>> = {
 const IDLE_KEYS = ['rss_steady_mib', 'sync_s'];
 
 export function readmeRows(results: ResultsFile, sidecar: SidecarName): ReportRow[] {
-  const rows = results.rows ?? aggregate(results.runs ?? [], TARGETS);
+  // Recomputed from the runs when they are there, so today's targets apply to older results.
+  const rows = results.runs?.length ? aggregate(results.runs, TARGETS) : (results.rows ?? []);
   const out: ReportRow[] = [];
   for (const id of SCENARIO_IDS) {
     if (SCENARIOS[id].sidecar !== sidecar) continue;

@@ -13,7 +13,11 @@ function run(impl: 'ours' | 'go', pair: number, throughput: number, rss: number,
     impl,
     pair,
     objects: 100,
-    figures: [figure('throughput', 'throughput', 'objects/s', 'higher', throughput), figure('rss_steady_mib', 'steady RSS', 'MiB', 'lower', rss)],
+    figures: [
+      figure('throughput', 'throughput', 'objects/s', 'higher', throughput),
+      figure('rss_steady_mib', 'steady RSS', 'MiB', 'lower', rss),
+      figure('converge_s', 'time to last converged', 's', 'lower', 100 / throughput),
+    ],
     notes: [],
     ...(error ? { error } : {}),
   };
@@ -39,8 +43,11 @@ describe('aggregate', () => {
     expect(tp.go).toBe(10);
     expect(tp.ratio).toBe(2);
     expect(tp.oursRuns).toBe(3);
-    expect(tp.target?.op).toBe('>=');
-    expect(tp.meetsTarget).toBe(true);
+    expect(tp.target).toBeUndefined();
+    const time = rows.find((r) => r.key === 'converge_s')!;
+    expect(time.ratio).toBeCloseTo(0.5);
+    expect(time.target?.op).toBe('<=');
+    expect(time.meetsTarget).toBe(true);
     const rss = rows.find((r) => r.key === 'rss_steady_mib')!;
     expect(rss.ratio).toBeCloseTo(50 / 100);
   });
@@ -54,8 +61,9 @@ describe('aggregate', () => {
   });
 
   it('says a target is missed when the ratio is on the wrong side', () => {
-    const rows = aggregate([run('ours', 1, 15, 50), run('go', 1, 10, 100)], TARGETS);
-    expect(rows.find((r) => r.key === 'throughput')!.meetsTarget).toBe(false);
+    // 0.8 is the bar: 10/12 of Go's rate is a time ratio of 1.2.
+    const rows = aggregate([run('ours', 1, 10, 50), run('go', 1, 12, 100)], TARGETS);
+    expect(rows.find((r) => r.key === 'converge_s')!.meetsTarget).toBe(false);
   });
 });
 
@@ -63,7 +71,9 @@ describe('renderMarkdown', () => {
   it('writes one table row per figure with both medians, the ratio and the verdict', () => {
     const rows = aggregate([run('ours', 1, 30, 50), run('go', 1, 10, 100)], TARGETS);
     const md = renderMarkdown(meta, rows, [{ scenario: 'provision', impl: 'ours', reason: 'exited at start-up' }], { objects: 100, seconds: 0.5, objectsPerSecond: 200, concurrency: 64 });
-    expect(md).toContain('| lifted | throughput (objects/s) | 30.0 | 10.0 | 3.00× | ours better; target ≥ 2.00×: meets |');
+    expect(md).toContain('| lifted | throughput (objects/s) | 30.0 | 10.0 | 3.00× | ours better |');
+    expect(md).toMatch(/\| lifted \| time to last converged \(s\) \| [^|]+ \| [^|]+ \| 0\.33× \| ours better; target ≤ 0\.80×: meets \|/);
+    expect(md).toContain('provisioning reached **15%** of that ceiling (Go 5%); target for ours ≥ 70%: misses.');
     expect(md).toContain('| lifted | steady RSS (MiB) | 50.0 | 100.0 | 0.50× | ours better |');
     expect(md).toContain('- ours: not runnable: exited at start-up');
     expect(md).toContain('scaled down');
@@ -86,8 +96,8 @@ describe('renderRatioChart', () => {
     expect(svg).toContain('title &lt;&amp;&gt;');
     const bars = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="(#[0-9a-f]+)"/g)].map((m) => m[1]);
     // throughput 3× higher (ours better: green), RSS 2× higher (ours worse: red)
-    expect(bars).toEqual(['#2e7d32', '#c62828']);
-    expect(svg).toContain('3.00× (meets target)');
+    expect(bars).toEqual(['#2e7d32', '#c62828', '#2e7d32']);
+    expect(svg).toContain('0.33× (meets target)');
   });
 
   it('turns a ratio into ours\u2019 advantage whatever the figure\u2019s direction', () => {
