@@ -2,34 +2,15 @@
 // in-tree plugin, against the fake apiserver and the fake CSI plugin serving under that driver's
 // name, with the operations metric labelled `migrated` as the runtime sets it up.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  CsiConnection,
-  CsiOperationMetrics,
-  FakeApiServer,
-  FakeCsiPlugin,
-  GrpcCode,
-  InformerFactory,
-  MemoryEventRecorder,
-  PERSISTENT_VOLUMES,
-  PERSISTENT_VOLUME_CLAIMS,
-  STORAGE_CLASSES,
-  createKubeClient,
-  discardLogger,
-} from '@csi-sidecars-ts/shared';
-import type { KubeClient, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
+import { CsiOperationMetrics, GrpcCode, PERSISTENT_VOLUMES, PERSISTENT_VOLUME_CLAIMS, STORAGE_CLASSES } from '@csi-sidecars-ts/shared';
+import type { PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import { Registry } from 'prom-client';
-import { BASE_CONTROLLER_CAPS, defaultOptions, eventually, eventuallyAsync } from './__fixtures__/harness.js';
-import { startProvisioner, type ProvisionerSidecar } from './sidecar.js';
+import { eventually, eventuallyAsync, startHarness, type Harness } from './__fixtures__/harness.js';
 
 const FINALIZER = 'external-provisioner.volume.kubernetes.io/finalizer';
 
-interface Setup {
-  server: FakeApiServer;
-  plugin: FakeCsiPlugin;
-  sidecar: ProvisionerSidecar;
-  recorder: MemoryEventRecorder;
+interface Setup extends Harness {
   csiRegistry: Registry;
-  close(): Promise<void>;
 }
 
 let s: Setup | undefined;
@@ -39,45 +20,13 @@ afterEach(async () => {
 });
 
 async function start(driverName: string): Promise<Setup> {
-  const server = await FakeApiServer.start();
-  const kube: KubeClient = createKubeClient({ kubeconfig: server.writeKubeconfig(), qps: -1 });
-  const informers = new InformerFactory({ client: kube });
-  const plugin = await FakeCsiPlugin.start({ driverName, controllerCapabilities: BASE_CONTROLLER_CAPS });
   const csiRegistry = new Registry();
-  const conn = new CsiConnection({
-    address: plugin.address,
-    timeoutMs: 2000,
-    probeIntervalMs: 10,
-    onConnectionLost: () => undefined,
-    metrics: new CsiOperationMetrics({ registry: csiRegistry, driverName, withMigratedLabel: true }),
+  const harness = await startHarness({
+    plugin: { driverName },
+    csiMetrics: new CsiOperationMetrics({ registry: csiRegistry, driverName, withMigratedLabel: true }),
+    options: { provisioningJournal: false },
   });
-  const info = await conn.start();
-  const recorder = new MemoryEventRecorder();
-  const sidecar = await startProvisioner(
-    {
-      kube,
-      informers,
-      csi: { controller: conn.controller, driverName: info.name, pluginCapabilities: info.pluginCapabilities.services, controllerCapabilities: info.controllerCapabilities },
-      recorder,
-      logger: discardLogger,
-    },
-    defaultOptions({ provisioningJournal: false }),
-  );
-  return {
-    server,
-    plugin,
-    sidecar,
-    recorder,
-    csiRegistry,
-    async close() {
-      await sidecar.dispose();
-      await informers.dispose();
-      conn.dispose();
-      kube.dispose();
-      await plugin.dispose();
-      await server.close();
-    },
-  };
+  return { ...harness, csiRegistry };
 }
 
 function inTreeClaim(name: string, className: string, annotations: Record<string, string>): PersistentVolumeClaim {

@@ -11,7 +11,7 @@ import {
   discardLogger,
   eventually,
 } from '@csi-sidecars-ts/shared';
-import type { ControllerCapabilityName, CsiPluginCapabilityInput, FakeApiServerOptions, FakeCsiPluginOptions, KubeClient, Logger } from '@csi-sidecars-ts/shared';
+import type { ControllerCapabilityName, CsiOperationMetrics, CsiPluginCapabilityInput, FakeApiServerOptions, FakeCsiPluginOptions, KubeClient, Logger } from '@csi-sidecars-ts/shared';
 import { Registry } from 'prom-client';
 import { startProvisioner } from '../sidecar.js';
 import type { ProvisionerSidecar, ProvisionerSidecarOptions } from '../sidecar.js';
@@ -49,17 +49,12 @@ export function defaultOptions(over: Partial<ProvisionerSidecarOptions> = {}): P
   };
 }
 
-export interface Harness {
+export interface Harness extends ProvisionerInstance {
   server: FakeApiServer;
-  kube: KubeClient;
   plugin: FakeCsiPlugin;
-  conn: CsiConnection;
-  sidecar: ProvisionerSidecar;
-  recorder: MemoryEventRecorder;
-  registry: Registry;
-  close(): Promise<void>;
 }
 
+/** A fake apiserver, a fake CSI plugin and one provisioner instance over them, closed together. */
 export async function startHarness(
   opts: {
     plugin?: FakeCsiPluginOptions;
@@ -67,47 +62,20 @@ export async function startHarness(
     logger?: Logger;
     beforeStart?: (server: FakeApiServer) => void;
     server?: FakeApiServerOptions;
+    /** Metrics of the CSI connection (e.g. with the `migrated` label, as the runtime sets up). */
+    csiMetrics?: CsiOperationMetrics;
   } = {},
 ): Promise<Harness> {
   const server = await FakeApiServer.start(opts.server);
   opts.beforeStart?.(server);
-  const kube = createKubeClient({ kubeconfig: server.writeKubeconfig(), qps: -1 });
-  const informers = new InformerFactory({ client: kube });
   const plugin = await FakeCsiPlugin.start({ driverName: DRIVER, controllerCapabilities: BASE_CONTROLLER_CAPS, ...opts.plugin });
-  const conn = new CsiConnection({ address: plugin.address, timeoutMs: 2000, probeIntervalMs: 10, onConnectionLost: () => undefined });
-  const info = await conn.start();
-  const recorder = new MemoryEventRecorder();
-  const registry = new Registry();
-  const sidecar = await startProvisioner(
-    {
-      kube,
-      informers,
-      csi: {
-        controller: conn.controller,
-        node: conn.node,
-        driverName: info.name,
-        pluginCapabilities: info.pluginCapabilities.services,
-        controllerCapabilities: info.controllerCapabilities,
-      },
-      recorder,
-      registry,
-      logger: opts.logger ?? discardLogger,
-    },
-    defaultOptions(opts.options),
-  );
+  const instance = await startInstance(server, plugin, opts);
   return {
+    ...instance,
     server,
-    kube,
     plugin,
-    conn,
-    sidecar,
-    recorder,
-    registry,
     async close() {
-      await sidecar.dispose();
-      await informers.dispose();
-      conn.dispose();
-      kube.dispose();
+      await instance.close();
       await plugin.dispose();
       await server.close();
     },
@@ -127,11 +95,17 @@ export interface ProvisionerInstance {
 export async function startInstance(
   server: FakeApiServer,
   plugin: FakeCsiPlugin,
-  opts: { options?: Partial<ProvisionerSidecarOptions>; logger?: Logger } = {},
+  opts: { options?: Partial<ProvisionerSidecarOptions>; logger?: Logger; csiMetrics?: CsiOperationMetrics } = {},
 ): Promise<ProvisionerInstance> {
   const kube = createKubeClient({ kubeconfig: server.writeKubeconfig(), qps: -1 });
   const informers = new InformerFactory({ client: kube });
-  const conn = new CsiConnection({ address: plugin.address, timeoutMs: 2000, probeIntervalMs: 10, onConnectionLost: () => undefined });
+  const conn = new CsiConnection({
+    address: plugin.address,
+    timeoutMs: 2000,
+    probeIntervalMs: 10,
+    onConnectionLost: () => undefined,
+    ...(opts.csiMetrics ? { metrics: opts.csiMetrics } : {}),
+  });
   const info = await conn.start();
   const recorder = new MemoryEventRecorder();
   const registry = new Registry();
