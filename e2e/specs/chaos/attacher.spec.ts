@@ -61,8 +61,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterEach(async () => {
-  const pods = await env.request<{ items: { metadata?: { name?: string } }[] }>('GET', `/api/v1/namespaces/${NS}/pods`);
-  for (const p of pods.items) await env.deletePod(p.metadata?.name ?? '');
+  await env.deleteAllPods();
   // Let the attacher still running detach what it can before it stops.
   await waitFor('no VolumeAttachment of this spec', async () => {
     const names = new Set(statics.map((s) => s.pv));

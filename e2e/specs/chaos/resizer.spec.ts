@@ -49,8 +49,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await env.stopAll();
-  const pods = await env.request<{ items: { metadata?: { name?: string } }[] }>('GET', `/api/v1/namespaces/${NS}/pods`);
-  for (const p of pods.items) await env.deletePod(p.metadata?.name ?? '');
+  await env.deleteAllPods();
   await env.forceCleanup();
 });
 

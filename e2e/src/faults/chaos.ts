@@ -191,6 +191,12 @@ export class ChaosEnv {
     await this.client.request({ method: 'DELETE', path: `/api/v1/namespaces/${this.namespace}/pods/${name}`, body: { gracePeriodSeconds: 0 } }).catch(() => undefined);
   }
 
+  /** Deletes every pod of the namespace at once (no kubelet: that is what detaches their volumes). */
+  async deleteAllPods(): Promise<void> {
+    const pods = await this.request<{ items: { metadata?: { name?: string } }[] }>('GET', `/api/v1/namespaces/${this.namespace}/pods`);
+    for (const p of pods.items) await this.deletePod(p.metadata?.name ?? '');
+  }
+
   // ---- the check ----------------------------------------------------------------------------
 
   snapshot(): Promise<Snapshot> {
