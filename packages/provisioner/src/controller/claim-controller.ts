@@ -91,13 +91,6 @@ function errorText(err: unknown): string {
 
 const RATE_LIMITED: WorkResult = { requeue: 'rateLimited' };
 
-/**
- * Operations already started are not cancelled at shutdown: a CreateVolume that completes can
- * still get its PV saved before the process exits (bounded by --timeout and the API timeout),
- * instead of leaving a volume that only this process's memory knew about.
- */
-const NEVER: AbortSignal = new AbortController().signal;
-
 export class ClaimController implements Disposable {
   readonly queue: RateLimitingQueue<string>;
   readonly #deps: ClaimControllerDeps;
@@ -148,7 +141,12 @@ export class ClaimController implements Disposable {
       },
       { resyncPeriodMs: this.#opts.resyncPeriodMs ?? CLAIM_RESYNC_PERIOD_MS, name: 'claim-controller' },
     );
-    return runWorkers(this.queue, this.#opts.workerThreads, (uid, sig) => this.syncClaim(uid, sig, NEVER), signal, { logger: this.#log });
+    // Operations already started are not cancelled at shutdown: a CreateVolume that completes
+    // can still get its PV saved before the process exits (bounded by --timeout and the API
+    // timeout), instead of leaving a volume that only this process's memory knew about. So they
+    // get no signal at all: one that never aborts would only collect a listener from every
+    // request and CSI call (and Node's EventTarget scans them all on each add and remove).
+    return runWorkers(this.queue, this.#opts.workerThreads, (uid, sig) => this.#syncClaim(uid, sig, undefined), signal, { logger: this.#log });
   }
 
   dispose(): void {
@@ -174,7 +172,12 @@ export class ClaimController implements Disposable {
    * One pass over one claim (the work-queue handler). `signal` interrupts waits (node-mode
    * ownership); `opSignal` cancels the provisioning itself.
    */
-  async syncClaim(uid: string, signal: AbortSignal, opSignal: AbortSignal = signal): Promise<WorkResult> {
+  syncClaim(uid: string, signal: AbortSignal, opSignal: AbortSignal = signal): Promise<WorkResult> {
+    return this.#syncClaim(uid, signal, opSignal);
+  }
+
+  /** `opSignal` undefined: the provisioning cannot be cancelled. */
+  async #syncClaim(uid: string, signal: AbortSignal, opSignal: AbortSignal | undefined): Promise<WorkResult> {
     this.#working.add(uid);
     try {
       return await this.#sync(uid, signal, opSignal);
@@ -183,7 +186,7 @@ export class ClaimController implements Disposable {
     }
   }
 
-  async #sync(uid: string, signal: AbortSignal, opSignal: AbortSignal): Promise<WorkResult> {
+  async #sync(uid: string, signal: AbortSignal, opSignal: AbortSignal | undefined): Promise<WorkResult> {
     const cached = this.#deps.claims.store.byIndex(CLAIM_UID_INDEX, uid)[0];
     const inProgress = this.#inProgress.get(uid);
     const claim = cached ?? inProgress;
@@ -267,7 +270,8 @@ export class ClaimController implements Disposable {
       return undefined;
     }
     this.#deps.metrics.provisionSucceeded(className, source, (this.#deps.clock.now() - started) / 1000);
-    log.v(2).info('Volume provisioned', { pv: result.pv.metadata?.name, saved: outcome });
+    // V(4) as in Go (its library's "Volume is provisioned"): at V(2) the PV's creation is logged already.
+    log.v(4).info('Volume provisioned', { pv: result.pv.metadata?.name, saved: outcome });
     return undefined;
   }
 
@@ -278,7 +282,7 @@ export class ClaimController implements Disposable {
     log: Logger,
     className: string,
     source: string,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<WorkResult> {
     const uid = claim.metadata?.uid ?? '';
     if (err instanceof IgnoredError) {
@@ -320,7 +324,7 @@ export class ClaimController implements Disposable {
   }
 
   /** Gives the node choice back to the scheduler: removes selected-node from the current claim. */
-  async #reschedule(claim: PersistentVolumeClaim, signal: AbortSignal): Promise<void> {
+  async #reschedule(claim: PersistentVolumeClaim, signal: AbortSignal | undefined): Promise<void> {
     const current = this.#deps.claims.store.byIndex(CLAIM_UID_INDEX, claim.metadata?.uid ?? '')[0];
     if (!current) return;
     const updated = structuredClone(current);

@@ -49,7 +49,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { ProvisionerApi } from '../adapters/kube-api.js';
 import { PROVISIONING_PROTECTION_FINALIZER } from './constants.js';
-import { JournalEntryError, changedEntryKeys, entryClaimUids, entryFromLease, entryKeyClaimUid, entryKeyMayBelongTo, entryKeys, journalEntryKey, replayRequest } from './journal-entry.js';
+import { JournalEntryError, changedEntryKeys, entryClaimUids, entryFromLease, entryKeyClaimUid, entryKeys, entryKeysMayBelongTo, journalEntryKey, replayRequest } from './journal-entry.js';
 import type { JournalEntry } from './journal-entry.js';
 import { pvDescribesVolume, volumeHandleOf } from './migration.js';
 import { entryPredatesVolume } from './provisioning-journal.js';
@@ -218,8 +218,8 @@ export class JournalController implements Disposable {
     const seen = new Set<string>();
     let live = false;
     for (const lease of leases) {
-      for (const key of entryKeys(lease)) {
-        if (seen.has(key) || !entryKeyMayBelongTo(key, uid)) continue;
+      for (const key of entryKeysMayBelongTo(lease, uid)) {
+        if (seen.has(key)) continue;
         let entry: JournalEntry;
         try {
           entry = entryFromLease(lease, key);

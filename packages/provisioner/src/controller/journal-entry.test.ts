@@ -10,6 +10,7 @@ import {
   entryFromLease,
   entryKeyMayBelongTo,
   entryKeys,
+  entryKeysMayBelongTo,
   entryText,
   journalEntryKey,
   journalLabelValue,
@@ -101,6 +102,27 @@ describe('journal entries', () => {
     expect(journalLabelValue('-x_y-')).toBe('x_y');
     expect(journalLabelValue('a'.repeat(80)).length).toBeLessThanOrEqual(63);
     expect(journalSelector('hostpath.csi.k8s.io')).toBe('csi-sidecars-ts.io/journal=hostpath.csi.k8s.io');
+  });
+
+  it("find a claim's keys in a shard exactly as entryKeyMayBelongTo does, malformed and hashed keys included", () => {
+    const uids = ['u1', 'u12', 'u1-2', 'xavier', '0b6c3a7e-1f4d-4a57-9d2c-5e0d3f6a8b91', 'Odd UID/with slash', 'a.b', ''];
+    const keys = [
+      ...uids.flatMap((u) => [journalEntryKey(u, 'pvc-1'), journalEntryKey(u, 'pvc-2')]),
+      `${JOURNAL_ENTRY_PREFIX}nodot`,
+      `${JOURNAL_ENTRY_PREFIX}.leading`,
+      `${JOURNAL_ENTRY_PREFIX}u1.`,
+      `${JOURNAL_ENTRY_PREFIX}u1.x.y`,
+      `${JOURNAL_ENTRY_PREFIX}a.b.c`,
+      `${JOURNAL_ENTRY_PREFIX}`,
+      'other.example.com/u1.abc',
+    ];
+    const lease: Lease = { metadata: { name: 'l', namespace: 'n', annotations: Object.fromEntries(keys.map((k) => [k, '{}'])) } };
+    for (const uid of [...uids, 'u', 'x', 'u1.x', 'a']) {
+      expect(entryKeysMayBelongTo(lease, uid).sort()).toEqual(entryKeys(lease).filter((k) => entryKeyMayBelongTo(k, uid)).sort());
+    }
+    expect(entryKeysMayBelongTo(lease, 'u1')).toContain(journalEntryKey('u1', 'pvc-2'));
+    expect(entryKeysMayBelongTo(lease, 'u1')).not.toContain(journalEntryKey('u12', 'pvc-1'));
+    expect(entryKeysMayBelongTo({ metadata: {} }, 'u1')).toEqual([]);
   });
 
   const KEY = journalEntryKey('1234', 'pvc-1234');

@@ -11,7 +11,7 @@
 //
 // Pure: conversion between entries and Lease annotations, names, comparisons.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CreateVolumeRequest, Lease } from '@csi-sidecars-ts/shared';
 import type { SecretReference } from './secrets.js';
 
@@ -60,7 +60,24 @@ const MAX_NAME = 253;
 const SAFE_UID = /^[a-z0-9]([-a-z0-9]{0,52}[a-z0-9])?$/;
 
 function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return hash('sha256', text, 'hex').slice(0, 16);
+}
+
+/**
+ * PV name → the hash part of its entry keys. A provisioning asks for the key of the same PV
+ * name several times (record, settle, the journal controller's look); bounded, cleared when full.
+ */
+const pvNameHashes = new Map<string, string>();
+const PV_NAME_HASHES_MAX = 4096;
+
+function pvNameHash(pvName: string): string {
+  let h = pvNameHashes.get(pvName);
+  if (h === undefined) {
+    if (pvNameHashes.size >= PV_NAME_HASHES_MAX) pvNameHashes.clear();
+    h = shortHash(pvName).slice(0, 8);
+    pvNameHashes.set(pvName, h);
+  }
+  return h;
 }
 
 function cleanName(s: string): string {
@@ -85,7 +102,7 @@ export function journalShardName(driverName: string, index: number, node?: strin
  */
 export function journalEntryKey(claimUid: string, pvName: string): string {
   const uid = SAFE_UID.test(claimUid) ? claimUid : `x${shortHash(claimUid)}`;
-  return `${JOURNAL_ENTRY_PREFIX}${uid}.${shortHash(pvName).slice(0, 8)}`;
+  return `${JOURNAL_ENTRY_PREFIX}${uid}.${pvNameHash(pvName)}`;
 }
 
 /** The claim UID in an entry key, when the key spells it (UIDs are UUIDs in any real cluster). */
@@ -111,7 +128,9 @@ export function journalSelector(driverName: string): string {
 /** The request as it may be stored: secrets dropped, bigints as strings. */
 export function storedRequest(request: CreateVolumeRequest): StoredCreateVolumeRequest {
   const { secrets: _secrets, capacity_range, ...rest } = request;
-  const copy = structuredClone(rest) as StoredCreateVolumeRequest;
+  // A JSON copy: the entry is stored and compared as JSON anyway (and this is several times
+  // cheaper than structuredClone); no field left here is an int64 or bytes.
+  const copy = JSON.parse(JSON.stringify(rest)) as StoredCreateVolumeRequest;
   if (capacity_range) {
     copy.capacity_range = {};
     if (capacity_range.required_bytes !== undefined && capacity_range.required_bytes !== null) copy.capacity_range.required_bytes = String(capacity_range.required_bytes);
@@ -212,6 +231,25 @@ export function entryClaimUids(lease: Lease): string[] {
     out.add(uid);
   }
   return [...out];
+}
+
+/**
+ * The entry keys of a Lease that may belong to claim `uid` (entryKeyMayBelongTo), without
+ * slicing the many keys that spell another UID: a shard holds hundreds of entries and the
+ * journal controller looks for one claim's.
+ */
+export function entryKeysMayBelongTo(lease: Lease, uid: string): string[] {
+  const out: string[] = [];
+  const annotations = lease.metadata?.annotations;
+  if (!annotations) return out;
+  const start = JOURNAL_ENTRY_PREFIX.length;
+  for (const key in annotations) {
+    if (!key.startsWith(JOURNAL_ENTRY_PREFIX)) continue;
+    const dot = key.lastIndexOf('.');
+    // As entryKeyClaimUid: no UID spelled (hashed, or no dot after it) may be anyone's.
+    if (dot <= start || key.charCodeAt(start) === 0x78 /* x */ || (dot === start + uid.length && key.startsWith(uid, start))) out.push(key);
+  }
+  return out;
 }
 
 /** Whether the entry under `key` may belong to claim `uid` (false only when the key says otherwise). */

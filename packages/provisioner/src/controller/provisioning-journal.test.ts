@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from '@jest/globals';
 import { FakeClock, KubeApiError, discardLogger } from '@csi-sidecars-ts/shared';
 import type { CreateVolumeRequest, Lease, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
@@ -140,6 +141,39 @@ describe('ProvisioningJournal (group commit)', () => {
     await j.record(j.entryFor(claimN(3), request('pvc-u3'), 'fast', { name: 's', namespace: 'ns' }));
     expect(w.calls).toHaveLength(1);
     expect(j.writes).toBe(1);
+  });
+
+  it('leaves no abort listener on the callers\' signals once their writes are done, failed or aborted', async () => {
+    const w = world();
+    const j = w.journal();
+    // One long-lived signal shared by many records (a worker's): it must not collect listeners.
+    const shared = new AbortController().signal;
+    await Promise.all([1, 2, 3].map((n) => j.record(j.entryFor(claimN(n), request(`pvc-u${n}`), 'fast', undefined), shared)));
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
+    w.failNext(new KubeApiError(500, 'InternalError', 'etcd timeout'));
+    await expect(j.record(j.entryFor(claimN(4), request('pvc-u4'), 'fast', undefined), shared)).rejects.toThrow(JournalWriteError);
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
+    // An aborted wait rejects at once; the write itself still goes ahead for the others.
+    w.hold();
+    const stop = new AbortController();
+    const aborted = j.record(j.entryFor(claimN(5), request('pvc-u5'), 'fast', undefined), stop.signal);
+    const other = j.record(j.entryFor(claimN(6), request('pvc-u6'), 'fast', undefined), shared);
+    await w.settleDown();
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort(new Error('stopped'));
+    await expect(aborted).rejects.toThrow('stopped');
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+    w.gates.shift()!.release();
+    await other;
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
+    // settleVolumeDeleted on a worker's signal: none left either.
+    j.settle({ pvName: 'pvc-u1', claim: { namespace: 'ns', name: 'data-1', uid: 'u1' } }, 'saved');
+    w.gates.length = 0;
+    const deleted = j.settleVolumeDeleted(deletedPv(1, w.clock.now()), shared);
+    await w.settleDown();
+    w.gates.shift()?.release();
+    await deleted;
+    expect(getEventListeners(shared, 'abort')).toHaveLength(0);
   });
 
   it('lets the first write after a quiet spell wait the batch window for the rest of a burst', async () => {

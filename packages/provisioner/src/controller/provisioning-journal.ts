@@ -77,6 +77,8 @@ export const JOURNAL_BATCH_WINDOW_MS = 20;
 const MAX_CONFLICTS = 5;
 /** How long a settled entry's cached copy is distrusted once its removal was written. */
 const REMOVED_MEMORY_MS = 60_000;
+/** How often at most settled keys older than REMOVED_MEMORY_MS are swept from memory. */
+const FORGET_SWEEP_MS = 1_000;
 
 /** The journal could not record an entry: the CreateVolume must not happen yet. */
 export class JournalWriteError extends Error {
@@ -170,6 +172,7 @@ export class ProvisioningJournal {
   /** Settled keys whose cached copy is not to be trusted, with when their removal was written (0: not yet). */
   readonly #settled = new Map<string, number>();
   #writes = 0;
+  #lastForget = -Infinity;
   #enabled = true;
   #closed = false;
 
@@ -326,12 +329,19 @@ export class ProvisioningJournal {
       this.#removeSoon(shard);
     }
     if (signal) {
+      let onAbort: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
       });
       aborted.catch(() => undefined);
-      await Promise.race([Promise.all(written), aborted]);
+      try {
+        await Promise.race([Promise.all(written), aborted]);
+      } finally {
+        // The worker's signal lives as long as the process: leave no listener on it.
+        if (onAbort) signal.removeEventListener('abort', onAbort);
+      }
     } else {
       await Promise.all(written);
     }
@@ -419,7 +429,12 @@ export class ProvisioningJournal {
   }
 
   #forgetOldSettlements(): void {
-    const cutoff = this.#deps.clock.now() - REMOVED_MEMORY_MS;
+    // Memory hygiene only (isSettled checks the time itself): one sweep a second, not one per
+    // settlement, which made a burst's settlements quadratic.
+    const now = this.#deps.clock.now();
+    if (now - this.#lastForget < FORGET_SWEEP_MS) return;
+    this.#lastForget = now;
+    const cutoff = now - REMOVED_MEMORY_MS;
     for (const [key, at] of this.#settled) {
       if (at !== 0 && at <= cutoff) this.#settled.delete(key);
     }
@@ -451,17 +466,29 @@ export class ProvisioningJournal {
     let promise: Promise<void> | undefined;
     if (waiters.length === 0) {
       promise = new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = { resolve, reject };
-        waiters.push(waiter);
-        if (signal) {
-          const onAbort = () => {
-            const pending = target.adds.get(key);
-            if (pending) pending.waiters = pending.waiters.filter((w) => w !== waiter);
-            reject(signal.reason);
-          };
-          if (signal.aborted) onAbort();
-          else signal.addEventListener('abort', onAbort, { once: true });
+        if (!signal) {
+          waiters.push({ resolve, reject });
+          return;
         }
+        const onAbort = () => {
+          const pending = target.adds.get(key);
+          if (pending) pending.waiters = pending.waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        };
+        // The listener goes with the wait: a long-lived signal must not collect one per record.
+        const waiter: Waiter = {
+          resolve: () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          },
+          reject: (err) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(err);
+          },
+        };
+        waiters.push(waiter);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
       });
     }
     const pending = target.adds.get(key);

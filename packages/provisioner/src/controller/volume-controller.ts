@@ -105,9 +105,9 @@ export class VolumeController implements Disposable {
       },
       { resyncPeriodMs: this.#opts.resyncPeriodMs ?? VOLUME_RESYNC_PERIOD_MS, name: 'volume-controller' },
     );
-    // A deletion already started finishes at shutdown (bounded by --timeout and the API timeout).
-    const never = new AbortController().signal;
-    return runWorkers(this.queue, this.#opts.workerThreads, (name) => this.syncVolume(name, never), signal, { logger: this.#log });
+    // A deletion already started finishes at shutdown (bounded by --timeout and the API timeout):
+    // no signal (one that never aborts would only take a listener from every request and call).
+    return runWorkers(this.queue, this.#opts.workerThreads, (name) => this.syncVolume(name), signal, { logger: this.#log });
   }
 
   dispose(): void {
@@ -115,7 +115,7 @@ export class VolumeController implements Disposable {
     this.queue.shutDown();
   }
 
-  async syncVolume(name: string, signal: AbortSignal): Promise<WorkResult> {
+  async syncVolume(name: string, signal?: AbortSignal): Promise<WorkResult> {
     let pv = this.#deps.volumes.store.get(name);
     if (!pv || !isOurVolume(pv, this.#opts.knownProvisioners)) return undefined;
     const log = this.#log.withValues({ pv: name });
@@ -198,7 +198,7 @@ export class VolumeController implements Disposable {
    * patch that only applies while the finalizer is where `known` has it. If it moved (a PV
    * someone else deleted, whose other finalizers went meanwhile), from a fresh read.
    */
-  async #removeFinalizer(name: string, uid: string | undefined, known: PersistentVolume, signal: AbortSignal): Promise<void> {
+  async #removeFinalizer(name: string, uid: string | undefined, known: PersistentVolume, signal: AbortSignal | undefined): Promise<void> {
     if (uid && this.#finalizerRemoved.has(uid)) return;
     if (!(known.metadata?.finalizers ?? []).includes(PV_FINALIZER)) return;
     if (!uid || known.metadata?.uid === uid) {
