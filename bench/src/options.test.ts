@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SCENARIOS, SCENARIO_IDS, scaledSize } from './catalogue.js';
+import { SCENARIOS, SCENARIO_IDS, scaledSize, scaledSizes } from './catalogue.js';
 import { BenchUsageError, QUICK, parseBenchArgs } from './options.js';
 import { countWindow, parseAuditLine, RequestTally } from './audit.js';
 import { ProcSampler, cpuFraction, parseStatCpuTicks, parseStatus } from './process/proc-stats.js';
@@ -17,7 +17,8 @@ describe('parseBenchArgs', () => {
     const o = parseBenchArgs(['--scale', '0.05', '--pairs=1', '--scenarios', 'idle,provision', '--profiles=lifted']);
     expect(o.scale).toBe(0.05);
     expect(o.pairs).toBe(1);
-    expect(o.scenarios).toEqual(['provision', 'idle-provisioner', 'idle-attacher', 'idle-resizer']);
+    // The smaller idle size first: the data set only grows.
+    expect(o.scenarios).toEqual(['provision', 'idle-provisioner', 'idle-attacher', 'idle-resizer', 'idle-provisioner-10k-volumes', 'idle-attacher-10k-volumes', 'idle-resizer-10k-volumes']);
     expect(o.profiles).toEqual(['lifted']);
   });
 
@@ -56,6 +57,13 @@ describe('scaledSize', () => {
     expect(scaledSize(SCENARIOS.provision, 'go-defaults', 0.2)).toBe(20);
     expect(scaledSize(SCENARIOS.provision, 'go-defaults', 1)).toBe(40);
     expect(scaledSize(SCENARIOS['idle-provisioner'], 'go-defaults', 0.2)).toBe(1000);
+  });
+
+  it('leaves out the profiles a scenario has no size for (the larger idle size runs at one)', () => {
+    expect(scaledSize(SCENARIOS['idle-provisioner-10k-volumes'], 'lifted', 1)).toBeUndefined();
+    expect(scaledSizes(SCENARIOS['idle-provisioner-10k-volumes'], ['go-defaults', 'lifted'], 0.1)).toEqual([['go-defaults', 1000]]);
+    expect(scaledSizes(SCENARIOS['idle-provisioner-10k-volumes'], ['lifted'], 1)).toEqual([]);
+    expect(scaledSizes(SCENARIOS.provision, ['go-defaults', 'lifted'], 1)).toEqual([['go-defaults', 40], ['lifted', 1000]]);
   });
 });
 

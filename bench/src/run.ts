@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '@csi-sidecars-ts/e2e/dist/harness/paths.js';
-import { CEILING_SIZE, IMPLS, PROFILES, SCENARIOS, TARGETS, scaledSize, type Impl, type ScenarioId, type SidecarName } from './catalogue.js';
+import { CEILING_SIZE, IMPLS, PROFILES, SCENARIOS, TARGETS, scaledSizes, type Impl, type ScenarioId, type SidecarName } from './catalogue.js';
 import { measureCeiling } from './ceiling.js';
 import { BenchCluster } from './cluster.js';
 import { SidecarStartError, measureRun } from './measure.js';
@@ -17,7 +17,7 @@ import { renderRatioChart } from './report/svg.js';
 import { attachDetach, detachUnderFlood } from './scenarios/attach.js';
 import { deleteScenario } from './scenarios/delete.js';
 import { expandScenario } from './scenarios/expand.js';
-import { idleAttacher, idleProvisioner, idleResizer } from './scenarios/idle.js';
+import { idleAttacher, idleAttacherLarge, idleProvisioner, idleProvisionerLarge, idleResizer, idleResizerLarge } from './scenarios/idle.js';
 import { provisionImmediate, provisionLate } from './scenarios/provision.js';
 import { workloadTimeoutMs, type Scenario } from './scenarios/scenario.js';
 import { goBinaries, oursBinary, sharedFlags, type SidecarBinary } from './sidecars.js';
@@ -32,6 +32,9 @@ const SCENARIO_IMPLS: Readonly<Record<ScenarioId, Scenario>> = {
   'idle-provisioner': idleProvisioner,
   'idle-attacher': idleAttacher,
   'idle-resizer': idleResizer,
+  'idle-provisioner-10k-volumes': idleProvisionerLarge,
+  'idle-attacher-10k-volumes': idleAttacherLarge,
+  'idle-resizer-10k-volumes': idleResizerLarge,
 };
 
 /** Figures drawn in the chart (the table has them all). */
@@ -58,10 +61,12 @@ async function main(opts: BenchOptions): Promise<number> {
   const progress = new Progress();
   progress.line(`results in ${outDir}`);
 
-  const plan = opts.scenarios.map((id) => SCENARIO_IMPLS[id]);
+  // A scenario runs only at the selected profiles it has a size for (the larger idle size: one).
+  const plan = opts.scenarios.map((id) => SCENARIO_IMPLS[id]).filter((s) => scaledSizes(s.info, opts.profiles, opts.scale).length > 0);
+  for (const id of opts.scenarios) if (!plan.some((s) => s.info.id === id)) progress.line(`${id}: not run at ${opts.profiles.join(', ')} (it runs at ${Object.keys(SCENARIOS[id].size).join(', ')} only)`);
   const sizes: ReportMeta['sizes'] = {};
-  for (const s of plan) sizes[s.info.id] = Object.fromEntries(opts.profiles.map((p) => [p, scaledSize(s.info, p, opts.scale)]));
-  const wffcMax = opts.scenarios.includes('provision-wffc') ? Math.max(...opts.profiles.map((p) => scaledSize(SCENARIOS['provision-wffc'], p, opts.scale))) : 0;
+  for (const s of plan) sizes[s.info.id] = Object.fromEntries(scaledSizes(s.info, opts.profiles, opts.scale));
+  const wffcMax = opts.scenarios.includes('provision-wffc') ? Math.max(0, ...scaledSizes(SCENARIOS['provision-wffc'], opts.profiles, opts.scale).map(([, n]) => n)) : 0;
   const nodes = Math.max(3, Math.ceil(wffcMax / CLAIMS_PER_NODE));
 
   progress.line('Go sidecars: building or finding them in the cache (a cold build takes many minutes)');
@@ -106,7 +111,7 @@ async function main(opts: BenchOptions): Promise<number> {
       ceiling = await measureCeiling(cluster, n);
       progress.line(`ceiling: ${n} PVs in ${ceiling.seconds.toFixed(2)} s = ${ceiling.objectsPerSecond.toFixed(0)} PVs/s with no client limit`);
     }
-    const total = plan.length * opts.profiles.length * opts.pairs * IMPLS.length;
+    const total = plan.reduce((sum, s) => sum + scaledSizes(s.info, opts.profiles, opts.scale).length, 0) * opts.pairs * IMPLS.length;
     let index = 0;
     const notRunnable = new Map<string, string>();
     for (const scenario of plan) {
@@ -122,20 +127,19 @@ async function main(opts: BenchOptions): Promise<number> {
           skips.push({ scenario: scenario.info.id, impl, reason });
           progress.line(`${scenario.info.id}: ${impl} csi-${name} not runnable: ${reason}`);
         }
-        index += opts.profiles.length * opts.pairs * IMPLS.length;
+        index += scaledSizes(scenario.info, opts.profiles, opts.scale).length * opts.pairs * IMPLS.length;
         continue;
       }
       if (scenario.setupOnce) {
-        const size = Math.max(...opts.profiles.map((p) => scaledSize(scenario.info, p, opts.scale)));
+        const size = Math.max(...scaledSizes(scenario.info, opts.profiles, opts.scale).map(([, n]) => n));
         progress.begin(`${scenario.info.id}: set-up`);
         await scenario.setupOnce(cluster, size, (l) => {
           log(l);
           progress.detail(l);
         });
       }
-      for (const profileId of opts.profiles) {
+      for (const [profileId, size] of scaledSizes(scenario.info, opts.profiles, opts.scale)) {
         const profile = PROFILES[profileId];
-        const size = scaledSize(scenario.info, profileId, opts.scale);
         for (let pair = 1; pair <= opts.pairs; pair++) {
           for (const impl of IMPLS) {
             index++;
@@ -203,7 +207,7 @@ async function main(opts: BenchOptions): Promise<number> {
   logStream.end();
   const failed = runs.filter((r) => r.error);
   progress.line(`done in ${Math.round(meta.durationSeconds)} s: ${runs.length - failed.length} runs measured, ${failed.length} failed, ${skips.length} skipped`);
-  process.stdout.write(`\n${renderSummary(rows, skips)}\n\n`);
+  process.stdout.write(`\n${renderSummary(rows, skips, runs)}\n\n`);
   for (const f of failed) process.stdout.write(`failed: ${f.scenario} · ${f.profile} · pair ${f.pair} · ${f.impl}: ${f.error}\n`);
   process.stdout.write(`report: ${join(outDir, 'results.md')}\nchart:  ${join(outDir, 'ratios.svg')}\ndata:   ${join(outDir, 'results.json')}\n`);
   if (opts.updateReadmes) {

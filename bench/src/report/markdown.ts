@@ -1,7 +1,12 @@
 // The results as markdown: one table per scenario with the median of each side and ours/Go.
 import { CEILING_SHARE_TARGET, PROFILES, SCENARIOS, type ScenarioId } from '../catalogue.js';
 import { renderBreakdown, type BreakdownGroup } from '../breakdown/breakdown.js';
+import { floorLines, floorVerdict, renderFloorSection } from './floor.js';
+import { formatRatio, formatValue } from './format.js';
+import { idleMemory, idleMemorySentence, objectsFromRuns, renderIdleMemory } from './idle-memory.js';
 import { oursBetter, type CeilingRecord, type ReportRow, type RunRecord, type SkipRecord } from './model.js';
+
+export { formatRatio, formatValue } from './format.js';
 
 export interface ReportMeta {
   startedAt: string;
@@ -15,31 +20,14 @@ export interface ReportMeta {
   notes: string[];
 }
 
-export function formatValue(value: number | undefined, unit: string): string {
-  if (value === undefined || !Number.isFinite(value)) return '–';
-  switch (unit) {
-    case 'ms':
-      return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-    case 's':
-      return value >= 100 ? value.toFixed(0) : value.toFixed(2);
-    case 'requests':
-      return value.toFixed(0);
-    default:
-      return value >= 1000 ? value.toFixed(0) : value.toFixed(1);
-  }
-}
-
-export function formatRatio(ratio: number | undefined): string {
-  if (ratio === undefined || !Number.isFinite(ratio)) return '–';
-  return ratio >= 10 ? `${ratio.toFixed(0)}×` : `${ratio.toFixed(2)}×`;
-}
-
 function verdict(row: ReportRow): string {
   const parts: string[] = [];
   if (row.ratio !== undefined) parts.push(row.ratio === 1 ? 'same' : oursBetter(row.better, row.ratio) ? 'ours better' : 'Go better');
   if (row.target) {
     const goal = `target ${row.target.op === '>=' ? '≥' : '≤'} ${formatRatio(row.target.ratio)}`;
     parts.push(row.meetsTarget === undefined ? `${goal}: n/a` : `${goal}: ${row.meetsTarget ? 'meets' : 'misses'}`);
+    const floor = floorVerdict(row);
+    if (floor && row.meetsTarget === false) parts[parts.length - 1] += ` — ${floor}`;
   }
   return parts.join('; ');
 }
@@ -90,13 +78,18 @@ export function renderMarkdown(
   }
   for (const n of meta.notes) out.push(`- ${n}`);
   if (meta.notes.length) out.push('');
+  out.push(...renderFloorSection(rows));
+  const memory = idleMemory(rows, objectsFromRuns(runs, meta.sizes));
+  out.push(...renderIdleMemory(memory));
+  if (memory.length === 0 && rows.some((r) => r.scenario.startsWith('idle-') && r.key === 'rss_steady_mib'))
+    out.push('## Idle memory at two sizes', '', 'This run has one idle size only: no slope, and no memory target evaluated (it is set at 10k volumes, the `idle-*-10k-volumes` scenarios).', '');
 
   const scenarioIds = [...new Set([...rows.map((r) => r.scenario), ...skips.map((s) => s.scenario)])];
   for (const id of scenarioIds) {
     const info = SCENARIOS[id];
     out.push(`## ${id} (csi-${info.sidecar})`, '', info.title + '.', '');
     const sizes = meta.sizes[id];
-    if (sizes) out.push(`Objects: ${Object.entries(sizes).map(([p, n]) => `${n} at ${p}`).join(', ')}.`, '');
+    if (sizes) out.push(`${id.startsWith('idle-') ? 'Bound PVC/PV pairs' : 'Objects'}: ${Object.entries(sizes).map(([p, n]) => `${n} at ${p}`).join(', ')}.`, '');
     for (const s of skips.filter((k) => k.scenario === id)) out.push(`- ${s.impl === 'ours' ? 'ours' : 'Go'}: not runnable: ${s.reason}`);
     if (skips.some((k) => k.scenario === id)) out.push('');
     const mine = rows.filter((r) => r.scenario === id);
@@ -109,22 +102,25 @@ export function renderMarkdown(
       );
     }
     out.push('');
+    out.push(...floorLines(mine));
     out.push(...renderBreakdown(breakdownGroups(runs, id)));
   }
   return out.join('\n');
 }
 
 /** A few lines for the terminal: the targets and the headline figures. */
-export function renderSummary(rows: readonly ReportRow[], skips: readonly SkipRecord[]): string {
+export function renderSummary(rows: readonly ReportRow[], skips: readonly SkipRecord[], runs: readonly RunRecord[] = []): string {
   const out: string[] = [];
   const headline = new Set(['throughput', 'p95_ms', 'detach_p95_ms', 'attach_throughput', 'rss_steady_mib', 'sync_s', 'api_requests']);
   for (const r of rows) {
     if (!headline.has(r.key) && !r.target) continue;
-    const target = r.target ? `  [${r.target.text}: ${r.meetsTarget === undefined ? 'n/a' : r.meetsTarget ? 'meets' : 'misses'}]` : '';
+    const floor = r.meetsTarget === false ? floorVerdict(r) : undefined;
+    const target = r.target ? `  [${r.target.text}: ${r.meetsTarget === undefined ? 'n/a' : r.meetsTarget ? 'meets' : 'misses'}${floor ? ` — ${floor}` : ''}]` : '';
     out.push(
       `${`${r.scenario} · ${r.profile}`.padEnd(38)} ${r.label.padEnd(28)} ours ${formatValue(r.ours, r.unit).padStart(8)}  Go ${formatValue(r.go, r.unit).padStart(8)} ${r.unit.padEnd(9)} ours/Go ${formatRatio(r.ratio).padStart(6)}${target}`,
     );
   }
+  for (const m of idleMemory(rows, objectsFromRuns(runs))) out.push(`csi-${m.sidecar} · ${m.profile}: ${idleMemorySentence(m)}`);
   for (const s of skips) out.push(`${s.scenario}: ${s.impl === 'ours' ? 'ours' : 'Go'} not runnable: ${s.reason}`);
   return out.join('\n');
 }

@@ -2,7 +2,7 @@
 // median of each side over the pairs and the ratio ours/Go.
 import type { RunBreakdown } from '../breakdown/breakdown.js';
 import type { Better, Figure } from '../figures.js';
-import type { Impl, ProfileId, ScenarioId, SidecarName, Target } from '../catalogue.js';
+import { PROFILES, floorSeconds, type Impl, type ProfileId, type ScenarioId, type SidecarName, type Target, type TimeFloor } from '../catalogue.js';
 import { median } from '../stats.js';
 
 export interface RunRecord {
@@ -52,6 +52,41 @@ export interface ReportRow {
   target?: Target;
   /** Whether the ratio is on the target's side; undefined without a target or a ratio. */
   meetsTarget?: boolean;
+  /** Time figures with a floor in their target: the client rate limit's lower bound. */
+  floor?: RowFloor;
+}
+
+export interface RowFloor extends TimeFloor {
+  /** Objects the figure counts (converged objects of one run). */
+  objects: number;
+  qps: number;
+  burst: number;
+  /** (objects·minWrites − burst)/qps, at least 0. */
+  seconds: number;
+  /**
+   * Whether ours could meet the target at all: the floor is within target ratio × Go's time.
+   * Undefined without Go's time.
+   */
+  reachable?: boolean;
+}
+
+/** Objects a time figure counts in one run: its throughput × its time (same key prefix). */
+export function objectsOf(run: RunRecord, timeKey: string): number | undefined {
+  if (!timeKey.endsWith('converge_s')) return undefined;
+  const prefix = timeKey.slice(0, -'converge_s'.length);
+  const t = run.figures.find((f) => f.key === timeKey)?.value;
+  const tp = run.figures.find((f) => f.key === `${prefix}throughput`)?.value;
+  if (t === undefined || tp === undefined) return undefined;
+  return Math.round(t * tp);
+}
+
+/** The floor of a target's time figure at a profile, for `objects` objects and Go's time. */
+export function rowFloor(floor: TimeFloor, profile: ProfileId, objects: number, goSeconds: number | undefined, ratio: number): RowFloor {
+  const { qps, burst } = PROFILES[profile];
+  const seconds = floorSeconds(objects * floor.minWrites, { qps, burst });
+  const out: RowFloor = { ...floor, objects, qps, burst, seconds };
+  if (goSeconds !== undefined) out.reachable = seconds <= ratio * goSeconds;
+  return out;
 }
 
 export function ratioOf(ours: number | undefined, go: number | undefined): number | undefined {
@@ -69,7 +104,7 @@ export function oursBetter(better: Better, ratio: number): boolean {
 }
 
 export function aggregate(runs: readonly RunRecord[], targets: readonly Target[] = []): ReportRow[] {
-  const rows = new Map<string, ReportRow & { oursValues: number[]; goValues: number[] }>();
+  const rows = new Map<string, ReportRow & { oursValues: number[]; goValues: number[]; objects: number[] }>();
   for (const run of runs) {
     if (run.error) continue;
     for (const f of run.figures) {
@@ -90,14 +125,17 @@ export function aggregate(runs: readonly RunRecord[], targets: readonly Target[]
           goRuns: 0,
           oursValues: [],
           goValues: [],
+          objects: [],
         };
         rows.set(id, row);
       }
       (run.impl === 'ours' ? row.oursValues : row.goValues).push(f.value);
+      const n = objectsOf(run, f.key);
+      if (n !== undefined) row.objects.push(n);
     }
   }
   const out: ReportRow[] = [];
-  for (const { oursValues, goValues, ...row } of rows.values()) {
+  for (const { oursValues, goValues, objects, ...row } of rows.values()) {
     row.ours = median(oursValues);
     row.go = median(goValues);
     row.oursRuns = oursValues.length;
@@ -107,6 +145,9 @@ export function aggregate(runs: readonly RunRecord[], targets: readonly Target[]
     if (target) {
       row.target = target;
       if (row.ratio !== undefined) row.meetsTarget = meets(target, row.ratio);
+      // Runs of one scenario and profile converge the same number of objects; the largest guards
+      // against a run that reported fewer.
+      if (target.floor && objects.length > 0) row.floor = rowFloor(target.floor, row.profile, Math.max(...objects), row.go, target.ratio);
     }
     out.push(row);
   }

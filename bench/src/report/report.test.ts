@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { TARGETS } from '../catalogue.js';
 import { figure } from '../figures.js';
 import { formatRatio, renderMarkdown, type ReportMeta } from './markdown.js';
-import { aggregate, type RunRecord } from './model.js';
+import { floorSeconds } from '../catalogue.js';
+import { floorLines, floorVerdict, renderFloorSection } from './floor.js';
+import { aggregate, objectsOf, type RunRecord } from './model.js';
 import { advantage, escapeXml, renderRatioChart } from './svg.js';
 
 function run(impl: 'ours' | 'go', pair: number, throughput: number, rss: number, error?: string): RunRecord {
@@ -64,6 +66,60 @@ describe('aggregate', () => {
     // 0.8 is the bar: 10/12 of Go's rate is a time ratio of 1.2.
     const rows = aggregate([run('ours', 1, 10, 50), run('go', 1, 12, 100)], TARGETS);
     expect(rows.find((r) => r.key === 'converge_s')!.meetsTarget).toBe(false);
+  });
+});
+
+describe('rate-limit floor', () => {
+  function timed(scenario: RunRecord['scenario'], impl: 'ours' | 'go', prefix: string, objects: number, seconds: number): RunRecord {
+    return {
+      scenario,
+      sidecar: 'attacher',
+      profile: 'go-defaults',
+      impl,
+      pair: 1,
+      objects: 2 * objects,
+      figures: [figure(`${prefix}converge_s`, `${prefix}time`, 's', 'lower', seconds), figure(`${prefix}throughput`, `${prefix}throughput`, 'objects/s', 'higher', objects / seconds)],
+      notes: [],
+    };
+  }
+
+  it('is what the token bucket needs beyond its burst, never below 0', () => {
+    expect(floorSeconds(120, { qps: 5, burst: 10 })).toBe(22);
+    expect(floorSeconds(8, { qps: 5, burst: 10 })).toBe(0);
+    expect(floorSeconds(1000, { qps: Infinity, burst: 10 })).toBe(0);
+  });
+
+  it('counts the objects of a figure from its own throughput and time', () => {
+    expect(objectsOf(timed('attach-detach', 'go', 'detach_', 40, 13), 'detach_converge_s')).toBe(40);
+    expect(objectsOf(timed('attach-detach', 'go', 'detach_', 40, 13), 'rss_steady_mib')).toBeUndefined();
+  });
+
+  it('marks a target unreachable when the floor exceeds target × Go\'s time, per phase', () => {
+    // attach: 40 × 3 writes → (120 − 10)/5 = 22 s > 0.8 × 22.1 s; detach: 40 × 1 → 6 s ≤ 0.8 × 15 s.
+    const runs = [
+      timed('attach-detach', 'ours', 'attach_', 40, 22.0),
+      timed('attach-detach', 'go', 'attach_', 40, 22.1),
+      timed('attach-detach', 'ours', 'detach_', 40, 14),
+      timed('attach-detach', 'go', 'detach_', 40, 15),
+    ];
+    const rows = aggregate(runs, TARGETS);
+    const attach = rows.find((r) => r.key === 'attach_converge_s')!;
+    expect(attach.floor).toMatchObject({ objects: 40, minWrites: 3, qps: 5, burst: 10, seconds: 22, reachable: false });
+    expect(floorVerdict(attach)).toBe("unreachable at these limits (floor 22.00 s = 1.00× Go's time)");
+    const detach = rows.find((r) => r.key === 'detach_converge_s')!;
+    expect(detach.floor).toMatchObject({ seconds: 6, reachable: true });
+    expect(floorVerdict(detach)).toBe("reachable (floor 6.00 s = 0.40× Go's time)");
+    expect(rows.find((r) => r.key === 'attach_throughput')!.floor).toBeUndefined();
+    const flood = aggregate([timed('detach-under-attach-flood', 'ours', 'detach_', 8, 3), timed('detach-under-attach-flood', 'go', 'detach_', 8, 25)], TARGETS)[0]!;
+    expect(floorVerdict(flood)).toBe('reachable (no floor: the burst of 10 covers 8 × 1 writes)');
+    expect(floorLines([flood])).toEqual(['- Rate-limit floor, detach_time at go-defaults: none, the burst of 10 covers 8 objects × 1 write(s).', '']);
+    const section = renderFloorSection(rows).join('\n');
+    expect(section).toContain('| attach-detach · go-defaults (Q 5, B 10) | attach_time | 40 × 3 | 22.00 | 22.00 | 22.10 | 1.00× | 1.00× | 17.68 | ≤ 0.8×: **unreachable** |');
+    expect(section).toContain('| attach-detach · go-defaults (Q 5, B 10) | detach_time | 40 × 1 | 6.00 | 14.00 | 15.00 | 2.33× | 2.50× | 12.00 | ≤ 0.8×: reachable, misses |');
+    expect(section).toContain('attach-detach attach_time: **w = 3**');
+    const md = renderMarkdown({ ...meta, sizes: {} }, rows, [], undefined, runs);
+    expect(md).toContain("misses — unreachable at these limits (floor 22.00 s = 1.00× Go's time) |");
+    expect(md).toContain('- Rate-limit floor, attach_time at go-defaults: 40 objects × 3 write(s) with Q 5, B 10 → **22.00 s**; ours 1.00× and Go 1.00× of it;');
   });
 });
 

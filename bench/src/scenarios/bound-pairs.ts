@@ -15,15 +15,18 @@ export interface BoundPairOptions {
   claimAnnotations?: Record<string, string>;
   /** Claims are named <prefix><index>; default 'c-'. */
   claimPrefix?: string;
+  /** Index of the first pair (to add pairs to a set written before); default 0. */
+  firstIndex?: number;
   onProgress?: (done: number) => void;
 }
 
 export async function createBoundPairs(cluster: BenchCluster, ns: string, set: string, handles: readonly string[], opts: BoundPairOptions = {}): Promise<BoundPair[]> {
-  const { claimAnnotations = {}, claimPrefix = 'c-', onProgress } = opts;
+  const { claimAnnotations = {}, claimPrefix = 'c-', firstIndex = 0, onProgress } = opts;
   const { api, driver } = cluster;
   let done = 0;
   const pairs = await cluster.withControllerManagerPaused(() =>
-    mapLimit(handles, BENCH_CONCURRENCY, async (handle, i) => {
+    mapLimit(handles, BENCH_CONCURRENCY, async (handle, index) => {
+      const i = firstIndex + index;
       const claimName = `${claimPrefix}${i}`;
       const volume = `${set}-${claimPrefix}pv-${i}`;
       const created = await api.create<KubeObject>(
