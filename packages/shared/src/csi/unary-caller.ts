@@ -2,6 +2,7 @@
 // deadline, V(5) logging with secrets stripped, the operations metric, error classification and
 // a check of required response fields. Everything a typed client method does is here.
 import * as grpc from '@grpc/grpc-js';
+import { onSignalAbort } from '../lifecycle/abort-fanout.js';
 import type { Logger } from '../logging/logger.js';
 import { CsiCallError, CsiInvalidResponseError, GrpcCode, grpcStatusOf } from './errors.js';
 import { int64ToBigint, int64ToWire } from './int64.js';
@@ -97,7 +98,8 @@ export class CsiUnaryCaller {
       }
       const deadline = Date.now() + (options.timeoutMs ?? this.#opts.timeoutMs);
       let call: grpc.ClientUnaryCall;
-      const onAbort = () => call.cancel();
+      let finished = false;
+      let unlisten: (() => void) | undefined;
       try {
         call = this.#opts.client.makeUnaryRequest(
           method.path,
@@ -107,7 +109,8 @@ export class CsiUnaryCaller {
           new grpc.Metadata(),
           { deadline },
           (err, value) => {
-            signal?.removeEventListener('abort', onAbort);
+            finished = true;
+            unlisten?.();
             if (err) reject(err);
             else resolve(value);
           },
@@ -119,7 +122,7 @@ export class CsiUnaryCaller {
         reject(new CsiCallError(method.path, GrpcCode.Canceled, why, { cause: err }));
         return;
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal && !finished) unlisten = onSignalAbort(signal, () => call.cancel());
     });
   }
 }

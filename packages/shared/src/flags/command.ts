@@ -5,6 +5,7 @@
 import type { FlagDef, FlagDefs, FlagValues } from './definitions.js';
 import { parseFlags, type FlagDialect } from './parser.js';
 import { formatUsage } from './usage.js';
+import { batchedStderr } from '../logging/batched-writer.js';
 
 export interface CommandIO {
   stdout(text: string): void;
@@ -97,11 +98,12 @@ export async function runCommand<D extends VersionedFlagDefs>(
   }
 }
 
-/** CommandIO bound to this process. */
+/** CommandIO bound to this process; stderr (where the logs go) is written once per event-loop turn. */
 export function processIO(): CommandIO {
+  const stderr = batchedStderr();
   return {
     stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
+    stderr: (text) => stderr.write(text),
     env: process.env,
   };
 }

@@ -436,6 +436,19 @@ describe('Reflector', () => {
     expect(sink.replaces).toHaveLength(1);
   });
 
+  it('counts the inactivity timeout from the last event, not from the start of the watch', async () => {
+    const { reflector, sink } = start({ inactivityTimeoutMs: 60_000 });
+    await eventually(() => server.openWatches() === 1, 'watch');
+    await clock.advance(40_000);
+    server.create(PERSISTENT_VOLUMES, pv('keeps-it-alive'));
+    await eventually(() => sink.items.has('keeps-it-alive'), 'event');
+    await clock.advance(40_000);
+    expect(reflector.stats.inactivityAborts).toBe(0);
+    expect(watchRequests()).toHaveLength(1);
+    await clock.advance(20_000);
+    expect(reflector.stats.inactivityAborts).toBe(1);
+  });
+
   it('keeps retrying a failing list with growing backoff', async () => {
     server.failNext({ method: 'GET', watch: false }, { code: 500, reason: 'InternalError', message: 'etcd down' }, 3);
     const { reflector, sink } = start();

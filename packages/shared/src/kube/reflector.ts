@@ -413,14 +413,26 @@ export class Reflector {
     const ac = new AbortController();
     const onAbort = () => ac.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
+    // One timer per quiet period, not one per event: each event only notes the time, and the
+    // timer, when it fires early, waits again for what is left of the period.
     let timer: TimerHandle | undefined;
-    const resetTimer = () => {
-      if (this.#inactivityMs <= 0) return;
-      if (timer !== undefined) this.#clock.clearTimeout(timer);
-      timer = this.#clock.setTimeout(() => {
+    let lastActivity = 0;
+    const checkInactivity = () => {
+      timer = undefined;
+      const idle = this.#clock.now() - lastActivity;
+      if (idle >= this.#inactivityMs) {
         this.#stats.inactivityAborts++;
         ac.abort(new InactivityError(`no watch event or bookmark for ${this.#inactivityMs}ms`));
-      }, this.#inactivityMs);
+        return;
+      }
+      // A clock that went back counts as activity now.
+      if (idle < 0) lastActivity = this.#clock.now();
+      timer = this.#clock.setTimeout(checkInactivity, idle < 0 ? this.#inactivityMs : this.#inactivityMs - idle);
+    };
+    const resetTimer = () => {
+      if (this.#inactivityMs <= 0) return;
+      lastActivity = this.#clock.now();
+      if (timer === undefined) timer = this.#clock.setTimeout(checkInactivity, this.#inactivityMs);
     };
     const started = this.#clock.now();
     let events = 0;

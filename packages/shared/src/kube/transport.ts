@@ -21,6 +21,7 @@ import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { Clock } from '../lifecycle/clock.js';
 import { realClock } from '../lifecycle/clock.js';
+import { onSignalAbort } from '../lifecycle/abort-fanout.js';
 import type { Logger } from '../logging/logger.js';
 import type { KubeConnection } from './connection.js';
 import { discardLogger } from '../logging/logger.js';
@@ -123,6 +124,8 @@ export class KubeTransport {
   /** host[:port] of the server, the `host` label of the request metrics. */
   readonly host: string;
   readonly #conn: KubeConnection;
+  /** Origin and path prefix of the server URL, without a trailing slash. */
+  readonly #base: string;
   readonly #limiter: TokenBucket | undefined;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
@@ -140,6 +143,7 @@ export class KubeTransport {
     if (!this.#conn.server) throw new Error('kubeconfig has no current cluster with a server URL');
     this.server = new URL(this.#conn.server);
     this.host = this.server.host;
+    this.#base = this.server.origin + this.server.pathname.replace(/\/$/, '');
     this.#limiter = opts.limiter;
     this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#userAgent = opts.userAgent ?? 'csi-sidecars-ts';
@@ -153,10 +157,17 @@ export class KubeTransport {
 
   /** The URL a request goes to: server URL (which may carry a path prefix) + path + query. */
   url(path: string, query?: Record<string, QueryValue>): URL {
-    const base = this.server.pathname.replace(/\/$/, '');
-    const url = new URL(this.server.origin + base + path);
-    for (const [k, v] of Object.entries(query ?? {})) {
-      if (v !== undefined) url.searchParams.set(k, String(v));
+    const url = new URL(this.#base + path);
+    if (query) {
+      // Set together: every searchParams.set re-serialises the whole URL.
+      let params: URLSearchParams | undefined;
+      for (const k in query) {
+        const v = query[k];
+        if (v === undefined) continue;
+        params ??= new URLSearchParams(url.search);
+        params.set(k, String(v));
+      }
+      if (params) url.search = params.toString();
     }
     return url;
   }
@@ -250,11 +261,13 @@ export class KubeTransport {
       'User-Agent': this.#userAgent,
       ...lowerMerge(prepared.headers),
     };
-    let payload: Buffer | undefined;
+    // A text body goes to http as a string: it then writes headers and body in one write()
+    // instead of a writev of two chunks, and makes no Buffer copy of the body.
+    let payload: Buffer | string | undefined;
     if (req.body !== undefined) {
-      payload = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
+      payload = Buffer.isBuffer(req.body) ? req.body : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
       headers['Content-Type'] = req.contentType ?? 'application/json';
-      headers['Content-Length'] = String(payload.length);
+      headers['Content-Length'] = String(typeof payload === 'string' ? Buffer.byteLength(payload, 'utf8') : payload.length);
     }
     for (const [k, v] of Object.entries(req.headers ?? {})) setHeader(headers, k, v);
 
@@ -277,10 +290,12 @@ export class KubeTransport {
       const mod = url.protocol === 'https:' ? https : http;
       let settled = false;
       let timer: ReturnType<Clock['setTimeout']> | undefined;
+      let unlisten: (() => void) | undefined;
       const cleanup = () => {
         if (timer !== undefined) this.#clock.clearTimeout(timer);
         timer = undefined;
-        req.signal?.removeEventListener('abort', onAbort);
+        unlisten?.();
+        unlisten = undefined;
       };
       const fail = (err: unknown) => {
         if (settled) return;
@@ -308,7 +323,7 @@ export class KubeTransport {
           r.destroy(err);
         }, timeoutMs);
       }
-      req.signal?.addEventListener('abort', onAbort, { once: true });
+      if (req.signal) unlisten = onSignalAbort(req.signal, onAbort);
       r.on('response', (res) => {
         if (settled) {
           res.destroy();
@@ -321,9 +336,9 @@ export class KubeTransport {
           record(String(status));
           // Abort after the headers closes the stream; the caller sees it end with the reason.
           if (req.signal) {
-            const onLateAbort = () => res.destroy(req.signal?.reason instanceof Error ? req.signal.reason : undefined);
-            req.signal.addEventListener('abort', onLateAbort, { once: true });
-            res.once('close', () => req.signal?.removeEventListener('abort', onLateAbort));
+            const signal = req.signal;
+            const unlistenLate = onSignalAbort(signal, () => res.destroy(signal.reason instanceof Error ? signal.reason : undefined));
+            res.once('close', unlistenLate);
           }
           // Errors reach the reader through iteration; this listener only keeps an error that
           // happens before reading starts from becoming an uncaught exception.
@@ -340,7 +355,8 @@ export class KubeTransport {
           settled = true;
           cleanup();
           record(String(status));
-          const buffer = Buffer.concat(chunks);
+          // One chunk (most answers) is the body as is: no copy.
+          const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           // A keep-alive socket keeps this response (and so this closure) reachable until its next
           // request: let go of the chunks now, or each idle connection holds its last body twice.
           chunks.length = 0;

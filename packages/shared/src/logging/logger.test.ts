@@ -65,6 +65,18 @@ describe('verbosity', () => {
     expect(lines.map((s) => s.slice(s.indexOf(']') + 2))).toEqual(['"two"', '"n: err at v5" a=1']);
   });
 
+  it('v(n) loggers are reused per level and keep their name and values; v(n).v(m) is level m', () => {
+    const { logger, lines } = textLogger(3, [0]);
+    const named = logger.withName('x').withValues({ k: 'v' });
+    expect(named.v(3)).toBe(named.v(3));
+    expect(named.v(3)).not.toBe(logger.v(3));
+    named.v(4).v(3).info('three');
+    named.v(3).v(4).info('four');
+    named.v(100).info('hundred');
+    named.v(2.5).info('fraction');
+    expect(lines.map((s) => s.slice(s.indexOf(']') + 2))).toEqual(['"x: three" k="v"', '"x: fraction" k="v"']);
+  });
+
   it('a disabled level never reads the clock nor formats its fields', () => {
     let reads = 0;
     const logger = createLogger({

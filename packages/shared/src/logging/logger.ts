@@ -1,6 +1,8 @@
 // klog-compatible structured logging: `-v=N` verbosity and `--logging-format=text|json`, the
 // same line shapes the Go sidecars print, so existing log pipelines keep parsing them.
 
+import { batchedStderr } from './batched-writer.js';
+
 export type LogFields = Record<string, unknown>;
 export type LoggingFormat = 'text' | 'json';
 
@@ -33,6 +35,8 @@ interface Sink {
 }
 
 class KlogLogger implements Logger {
+  private byLevel: KlogLogger[] | undefined;
+
   constructor(
     private readonly sink: Sink,
     private readonly level: number,
@@ -45,6 +49,10 @@ class KlogLogger implements Logger {
   }
 
   v(level: number): Logger {
+    if (level === this.level) return this;
+    // Hot paths ask for the same levels on every call (v(5) per CSI call): keep them.
+    const byLevel = (this.byLevel ??= []);
+    if (Number.isInteger(level) && level >= 0 && level < 16) return (byLevel[level] ??= new KlogLogger(this.sink, level, this.fields, this.name));
     return new KlogLogger(this.sink, level, this.fields, this.name);
   }
 
@@ -141,11 +149,16 @@ function textValue(v: unknown): string {
   return safeStringify(v);
 }
 
+function defaultWrite(): (line: string) => void {
+  const stderr = batchedStderr();
+  return (line) => stderr.write(`${line}\n`);
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const sink: Sink = {
     verbosity: opts.verbosity ?? 0,
     format: opts.format ?? 'text',
-    write: opts.write ?? ((line) => process.stderr.write(`${line}\n`)),
+    write: opts.write ?? defaultWrite(),
     now: opts.now ?? (() => new Date()),
   };
   return new KlogLogger(sink, 0, EMPTY_FIELDS, '');

@@ -4,6 +4,7 @@
 //    "dirty" and queued again when done() is called, so it runs exactly once more;
 //  - get() after shutDown() still returns what is queued, then undefined.
 // State changes are synchronous: nothing awaits between checking and setting dirty/processing.
+import { onSignalAbort } from '../lifecycle/abort-fanout.js';
 import { realClock, type Clock } from '../lifecycle/clock.js';
 import type { Disposable } from '../lifecycle/disposable.js';
 import { Deque } from './deque.js';
@@ -83,11 +84,11 @@ export class WorkQueue<K extends QueueKey> implements Disposable {
         resolve: (key) => {
           if (waiter.settled) return;
           waiter.settled = true;
-          signal?.removeEventListener('abort', onAbort);
+          unlisten?.();
           resolve(key);
         },
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const unlisten = signal ? onSignalAbort(signal, onAbort) : undefined;
       this.#waiters.push(waiter);
     });
   }
