@@ -7,7 +7,7 @@ import { FakeApiServer } from '../kube/testing/fake-apiserver.js';
 import { FakeClock } from '../lifecycle/clock.js';
 import { memoryLogger } from '../logging/logger.js';
 import { objectReference } from './reference.js';
-import { KubeEventRecorder, MemoryEventRecorder, eventTimestamp } from './recorder.js';
+import { DROPPED_EVENTS_LOG_INTERVAL_MS, KubeEventRecorder, MemoryEventRecorder, eventTimestamp } from './recorder.js';
 import { apiEventSink } from './sink.js';
 import type { EventSink } from './sink.js';
 import type { CoreV1EventBody } from './types.js';
@@ -167,6 +167,38 @@ describe('KubeEventRecorder with a failing sink', () => {
     }
     expect(attempts).toBe(3);
     expect(lines.some((l) => l.includes('retry limit exceeded'))).toBe(true);
+    await r.dispose();
+  });
+
+  it('logs a flood of dropped events once per interval with counts, not once per event', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const sink: EventSink = {
+      create: async (e) => {
+        await gate;
+        return e;
+      },
+      patch: async (e) => e,
+    };
+    const clock = new FakeClock(1_000_000);
+    const { logger, lines } = memoryLogger();
+    const r = new KubeEventRecorder({ sink, source: { component: 'c' }, logger, clock, maxQueued: 1 });
+    const dropLines = () => lines.filter((l) => l.includes('too many queued events'));
+    // One in flight, one queued, then 20 drops.
+    for (let i = 0; i < 22; i++) r.event({ ...ref, name: `c${i}` }, 'Normal', 'R', `m${i}`);
+    expect(r.dropped).toBe(20);
+    expect(dropLines()).toHaveLength(1);
+    expect(dropLines()[0]).toContain('"droppedSinceLastReport":1,');
+    await clock.advance(DROPPED_EVENTS_LOG_INTERVAL_MS - 1);
+    r.event({ ...ref, name: 'late' }, 'Normal', 'R', 'm');
+    expect(dropLines()).toHaveLength(1);
+    await clock.advance(1);
+    r.event({ ...ref, name: 'later' }, 'Normal', 'R', 'm');
+    expect(dropLines()).toHaveLength(2);
+    // The 19 after the first report, the one just before the interval ended, and this one.
+    expect(dropLines()[1]).toContain('"droppedSinceLastReport":21,');
+    expect(dropLines()[1]).toContain('"droppedTotal":22');
+    release();
     await r.dispose();
   });
 

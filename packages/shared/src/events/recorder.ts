@@ -21,6 +21,8 @@ export interface EventRecorder {
 }
 
 export const MAX_QUEUED_EVENTS = 1000;
+/** Under a flood every new event is dropped: one error line per interval says how many. */
+export const DROPPED_EVENTS_LOG_INTERVAL_MS = 10_000;
 export const EVENT_RETRY_DELAY_MS = 10_000;
 export const MAX_TRIES_PER_EVENT = 12;
 /** Longer messages (a driver's error text can be anything) are cut, with a marker. */
@@ -73,6 +75,8 @@ export class KubeEventRecorder implements EventRecorder, Disposable {
   #idleWaiters: (() => void)[] = [];
   #disposed = false;
   #dropped = 0;
+  #dropsNotLogged = 0;
+  #dropLoggedAt: number | undefined;
 
   constructor(opts: KubeEventRecorderOptions) {
     this.#sink = opts.sink;
@@ -157,8 +161,7 @@ export class KubeEventRecorder implements EventRecorder, Disposable {
       return;
     }
     if (this.#queue.length >= this.#maxQueued) {
-      this.#dropped++;
-      this.#log.error('Unable to record event: too many queued events, dropped event', undefined, { reason, object: subject.name });
+      this.#noteDropped(reason, subject.name);
       return;
     }
     const ts = eventTimestamp(this.#clock.now());
@@ -178,6 +181,24 @@ export class KubeEventRecorder implements EventRecorder, Disposable {
     };
     this.#queue.push({ input, tries: 0 });
     this.#pump();
+  }
+
+  // A line per dropped event would add a log write to every event of a flood, on the process that
+  // is already too busy to write them: the first drop and then one line per interval, with counts.
+  #noteDropped(reason: string, object: string): void {
+    this.#dropped++;
+    this.#dropsNotLogged++;
+    this.#log.v(5).info('Dropped event: too many queued', { reason, object });
+    const now = this.#clock.now();
+    if (this.#dropLoggedAt !== undefined && now - this.#dropLoggedAt < DROPPED_EVENTS_LOG_INTERVAL_MS) return;
+    this.#log.error('Unable to record event: too many queued events, dropped event', undefined, {
+      reason,
+      object,
+      droppedSinceLastReport: this.#dropsNotLogged,
+      droppedTotal: this.#dropped,
+    });
+    this.#dropLoggedAt = now;
+    this.#dropsNotLogged = 0;
   }
 
   /** `<object>.<hex nanoseconds>` like client-go; a sequence keeps names unique within one ms. */
