@@ -23,7 +23,7 @@
 // With --provisioning-protection-finalizer, record() also puts a finalizer on the claim and
 // settle() takes it off, so deleting the claim waits for the outcome (KEP-2994's design).
 
-import { KubeApiError, isAlreadyExists, isConflict, isForbidden, isNotFound, retryOnConflict } from '@csi-sidecars-ts/shared';
+import { KubeApiError, isAlreadyExists, isConflict, isForbidden, isNotFound, onSignalAbort, retryOnConflict } from '@csi-sidecars-ts/shared';
 import type { Clock, CreateVolumeRequest, Lease, Logger, PersistentVolume, PersistentVolumeClaim, TimerHandle } from '@csi-sidecars-ts/shared';
 import type { JournalApi } from '../adapters/journal-api.js';
 import type { ProvisionerApi } from '../adapters/kube-api.js';
@@ -329,18 +329,17 @@ export class ProvisioningJournal {
       this.#removeSoon(shard);
     }
     if (signal) {
-      let onAbort: (() => void) | undefined;
+      let unlisten: (() => void) | undefined;
       const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
+        if (signal.aborted) reject(signal.reason);
+        else unlisten = onSignalAbort(signal, () => reject(signal.reason));
       });
       aborted.catch(() => undefined);
       try {
         await Promise.race([Promise.all(written), aborted]);
       } finally {
         // The worker's signal lives as long as the process: leave no listener on it.
-        if (onAbort) signal.removeEventListener('abort', onAbort);
+        unlisten?.();
       }
     } else {
       await Promise.all(written);
@@ -476,19 +475,20 @@ export class ProvisioningJournal {
           reject(signal.reason);
         };
         // The listener goes with the wait: a long-lived signal must not collect one per record.
+        let unlisten: (() => void) | undefined;
         const waiter: Waiter = {
           resolve: () => {
-            signal.removeEventListener('abort', onAbort);
+            unlisten?.();
             resolve();
           },
           reject: (err) => {
-            signal.removeEventListener('abort', onAbort);
+            unlisten?.();
             reject(err);
           },
         };
         waiters.push(waiter);
         if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
+        else unlisten = onSignalAbort(signal, onAbort);
       });
     }
     const pending = target.adds.get(key);

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
@@ -37,7 +38,7 @@ describe('onSignalAbort', () => {
     expect(n).toBe(1);
   });
 
-  it('adds one listener to the signal however many callbacks, and does nothing for an aborted signal', () => {
+  it('adds one listener to the signal however many callbacks, removes it with the last, and does nothing for an aborted signal', () => {
     const ac = new AbortController();
     let added = 0;
     const original = ac.signal.addEventListener.bind(ac.signal);
@@ -45,8 +46,14 @@ describe('onSignalAbort', () => {
       added++;
       original(...args);
     }) as AbortSignal['addEventListener'];
-    for (let i = 0; i < 50; i++) onSignalAbort(ac.signal, () => undefined)();
+    const offs = Array.from({ length: 50 }, () => onSignalAbort(ac.signal, () => undefined));
     expect(added).toBe(1);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    for (const off of offs.slice(1)) off();
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    offs[0]!();
+    // A long-lived signal keeps nothing once its users are gone.
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
     ac.abort();
     let called = false;
     onSignalAbort(ac.signal, () => (called = true))();
