@@ -1,6 +1,7 @@
 // What a sidecar process loads before it does any work (ADR 7): @kubernetes/client-node must not
-// be among it (its module graph alone is ~75 MiB of RSS and ~0.7 s), and the bins must name the
-// V8 flags every launcher uses on their first line. Runs the built bins, no cluster needed.
+// be among it (its module graph alone is ~75 MiB of RSS and ~0.7 s), nor @grpc/proto-loader (the
+// CSI codecs come from the one parsed csi.proto), and the bins must name the V8 flags every
+// launcher uses on their first line. Runs the built bins, no cluster needed.
 import { describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { sidecarBin, sidecarNodeFlags } from '../../src/harness/sidecars.js';
@@ -26,6 +27,7 @@ describe('sidecar start-up footprint', () => {
       const loaded = JSON.parse(r.stdout) as string[];
       expect(loaded).toContain('@grpc/grpc-js');
       expect(loaded).not.toContain('@kubernetes/client-node');
+      expect(loaded).not.toContain('@grpc/proto-loader');
       expect(sidecarNodeFlags(sidecarBin(sidecar))).toEqual(['--max-semi-space-size=2']);
     });
   }

@@ -314,6 +314,18 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
     attachmentsOf = (pv) => vas.store.byIndex(VA_BY_PV_INDEX, pv);
   }
 
+  // The caches every configuration needs start streaming now; informers asked for below start at
+  // once and replay their store to handlers added later, so nothing is missed. The permission
+  // probes run meanwhile, side by side, instead of one after the other before the first list.
+  f.start(stop.signal);
+  const journalNamespace = options.journalNamespace;
+  const journalApi = deps.journalApi ?? kubeJournalApi(deps.kube);
+  const journalSelectorValue = journalSelector(driverName);
+  const journalProbe =
+    options.provisioningJournal !== false && journalNamespace ? journalListable(journalApi, journalNamespace, journalSelectorValue, logger) : undefined;
+  const sweepMs = options.snapshotOrphanSweepIntervalMs ?? 300_000;
+  const snapshotProbe = sweepMs > 0 && deps.csi.controllerCapabilities.has('CREATE_DELETE_SNAPSHOT') ? snapshotsListable(deps.kube, logger) : undefined;
+
   // Cross-namespace data sources need ReferenceGrants; like Go, the controllers wait for this cache.
   let referenceGrants: ((namespace: string) => readonly ReferenceGrant[]) | undefined;
   if (features.crossNamespaceVolumeDataSource) {
@@ -323,11 +335,9 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
 
   let journal: ProvisioningJournal | undefined;
   let leases: ReturnType<typeof f.informerFor<Lease>> | undefined;
-  const journalNamespace = options.journalNamespace;
-  if (options.provisioningJournal !== false && journalNamespace) {
-    const journalApi = deps.journalApi ?? kubeJournalApi(deps.kube);
-    const selector = journalSelector(driverName);
-    if (await journalListable(journalApi, journalNamespace, selector, logger)) {
+  if (journalProbe && journalNamespace) {
+    const selector = journalSelectorValue;
+    if (await journalProbe) {
       const store = f.informerFor<Lease>(LEASES, { namespace: journalNamespace, labelSelector: selector, indexers: { [JOURNAL_CLAIM_UID_INDEX]: journalClaimUidIndex } });
       leases = store;
       journal = new ProvisioningJournal(
@@ -569,12 +579,10 @@ export async function startProvisioner(deps: ProvisionerSidecarDeps, options: Pr
       : undefined;
 
   let sweeper: SnapshotFinalizerSweeper | undefined;
-  const sweepMs = options.snapshotOrphanSweepIntervalMs ?? 300_000;
-  if (sweepMs > 0 && deps.csi.controllerCapabilities.has('CREATE_DELETE_SNAPSHOT') && (await snapshotsListable(deps.kube, logger))) {
+  if (snapshotProbe && (await snapshotProbe)) {
     sweeper = owner.add(new SnapshotFinalizerSweeper({ snapshots: f.informerFor<VolumeSnapshot>(VOLUME_SNAPSHOTS), claims, api, clock, logger }, sweepMs));
   }
 
-  f.start(stop.signal);
   try {
     await f.waitForSync(stop.signal);
   } catch (err) {

@@ -56,3 +56,46 @@ describe('csiSchema', () => {
     });
   });
 });
+
+describe('CsiSchema method codecs (built from the one parsed root)', () => {
+  const schema = csiSchema();
+  const services = ['Identity', 'Controller', 'GroupController', 'Node', 'SnapshotMetadata'] as const;
+
+  it('match proto-loader definitions in path, streaming and name for every method', () => {
+    for (const service of services) {
+      const loader = schema.serviceDefinition(service);
+      const ours = schema.methods(service);
+      expect(ours.map((m) => m.name).sort()).toEqual(Object.keys(loader).sort());
+      for (const m of ours) {
+        const def = loader[m.name]!;
+        expect({ path: m.definition.path, req: m.definition.requestStream, res: m.definition.responseStream, name: m.definition.originalName }).toEqual({
+          path: def.path,
+          req: def.requestStream,
+          res: def.responseStream,
+          name: def.originalName,
+        });
+      }
+    }
+  });
+
+  it('encode and decode exactly as proto-loader does', () => {
+    const create = schema.method('Controller', 'CreateVolume');
+    const loader = schema.serviceDefinition('Controller')['CreateVolume']!;
+    const request = {
+      name: 'pvc-1',
+      capacity_range: { required_bytes: '1073741824', limit_bytes: '0' },
+      volume_capabilities: [{ mount: { fs_type: 'ext4', mount_flags: ['ro'] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } }],
+      parameters: { a: 'b' },
+      secrets: { token: 's' },
+      accessibility_requirements: { requisite: [{ segments: { zone: 'z1' } }], preferred: [] },
+    };
+    const bytes = create.definition.requestSerialize(request);
+    expect(bytes.equals(loader.requestSerialize(request))).toBe(true);
+    expect(create.definition.requestDeserialize(bytes)).toEqual(loader.requestDeserialize(bytes));
+    const response = { volume: { volume_id: 'v', capacity_bytes: '5', volume_context: { k: 'v' }, content_source: { snapshot: { snapshot_id: 's' } }, accessible_topology: [] } };
+    const out = create.definition.responseSerialize(response);
+    expect(out.equals(loader.responseSerialize(response))).toBe(true);
+    expect(create.definition.responseDeserialize(out)).toEqual(loader.responseDeserialize(out));
+    expect(() => create.definition.requestSerialize([])).toThrow(/expected object/);
+  });
+});
