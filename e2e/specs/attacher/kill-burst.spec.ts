@@ -19,7 +19,7 @@
 // (those the killed one published without recording it must be published again: that is the
 // only way to learn the publish context); never two calls for one pair at the same time.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo, clusterKube } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';

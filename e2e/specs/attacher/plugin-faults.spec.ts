@@ -8,7 +8,8 @@
 //     (Go's included) can notice an unpublished volume there.
 // kube-controller-manager still creates and deletes the VolumeAttachments from Pods on node-1..3.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CsiConnection, FakeCsiPlugin, GrpcCode, grpcStatus, type FakeRequest } from '@csi-sidecars-ts/shared';
+import { CsiConnection, GrpcCode } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, grpcStatus, type FakeRequest } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo, clusterKube } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';

@@ -12,7 +12,8 @@
 //   detaches for both implementations.
 // Ours is asserted; Go is recorded (README.md here).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { FakeCsiPlugin, GrpcCode, grpcStatus, type PersistentVolume, type PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
+import { GrpcCode, type PersistentVolume, type PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, grpcStatus } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo, clusterKube } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import { startSidecarChecked } from '../../src/harness/sidecars.js';

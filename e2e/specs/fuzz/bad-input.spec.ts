@@ -9,7 +9,7 @@
 // secret check, all three sidecars at -v=6 — must be provisioned, attached and expanded.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { fuzzSeed, seededRandom, type SeededRandom } from '@csi-sidecars-ts/shared';
+import { fuzzSeed, seededRandom, type SeededRandom } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
 import { DRIVER_NAME } from '../../src/harness/control-plane.js';
 import { mergePatch, statusCode } from '../../src/harness/kube.js';

@@ -13,7 +13,8 @@
 //
 // Size of the burst: CSI_E2E_BURST (default 40; the figure is 200).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CsiConnection, FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared';
+import { CsiConnection } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
 import { registerDriver, startExtraPlugin, unregisterDriver, type ExtraPlugin } from '../../src/harness/extra-plugin.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';

@@ -5,7 +5,7 @@
 // spec can see which node's plugin created each volume. kube-scheduler picks nodes for
 // WaitForFirstConsumer claims; Immediate claims are raced for by the three provisioners.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FakeCsiPlugin, GiB } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, GiB } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';

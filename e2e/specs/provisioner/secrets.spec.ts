@@ -6,7 +6,7 @@
 // fake CSI plugin, used only to record the requests. The Secrets are planted (plantSecret) and
 // the provisioner runs at -v=6, so the run's end-of-suite check proves no value reached its log.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import { plantSecret, secretValue } from '../../src/harness/planted-secrets.js';

@@ -7,7 +7,7 @@
 // Two drivers: one with the default flags, one with --strict-topology --immediate-topology=false.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
-import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, type FakeRequest } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';

@@ -12,7 +12,8 @@
 // never clears the "controller published" mark its ControllerExpandVolume checks, so a volume
 // that was attached once can never be expanded again.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FakeCsiPlugin, GrpcCode, grpcStatus } from '@csi-sidecars-ts/shared';
+import { GrpcCode } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, grpcStatus } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo, clusterKube } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';

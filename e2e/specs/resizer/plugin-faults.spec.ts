@@ -8,7 +8,8 @@
 // The resizer runs with --timeout=1s and a short backoff (200ms → 5s, also the slow-retry
 // period of infeasible claims) so that the whole file stays well under a minute.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { FakeCsiPlugin, GrpcCode, grpcStatus, type FakeCallContext, type FakeRequest, type FakeResponse } from '@csi-sidecars-ts/shared';
+import { GrpcCode } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, grpcStatus, type FakeCallContext, type FakeRequest, type FakeResponse } from '@csi-sidecars-ts/shared/testing';
 import { clusterInfo, clusterKube } from '../../src/harness/cluster-env.js';
 import { registerDriver, unregisterDriver } from '../../src/harness/extra-plugin.js';
 import type { ManagedProcess } from '../../src/harness/managed-process.js';

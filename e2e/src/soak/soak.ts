@@ -6,7 +6,8 @@
 // of the chaos suite (e2e/src/faults/inventory.ts) is the judge: no leaked volume, no PV without
 // a volume, no finalizer or journal entry left, no object left over, everything done in time.
 import { loadavg } from 'node:os';
-import { CsiConnection, createKubeClient, seededRandom, type KubeClient } from '@csi-sidecars-ts/shared';
+import { CsiConnection, createKubeClient, type KubeClient } from '@csi-sidecars-ts/shared';
+import { seededRandom } from '@csi-sidecars-ts/shared/testing';
 import { ControlPlane } from '../harness/control-plane.js';
 import { startSidecar, SIDECARS, type SidecarName } from '../harness/sidecars.js';
 import { FaultProxyProcess } from '../faults/fault-proxy.js';

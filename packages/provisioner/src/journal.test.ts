@@ -3,17 +3,8 @@
 // and removed once settled, and a new provisioner process (a restart, a new leader) finishes or
 // cleans up whatever the previous one left.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  FakeApiServer,
-  FakeCsiPlugin,
-  GrpcCode,
-  LEASES,
-  PERSISTENT_VOLUMES,
-  PERSISTENT_VOLUME_CLAIMS,
-  SECRETS,
-  STORAGE_CLASSES,
-  grpcStatus,
-} from '@csi-sidecars-ts/shared';
+import { GrpcCode, LEASES, PERSISTENT_VOLUMES, PERSISTENT_VOLUME_CLAIMS, SECRETS, STORAGE_CLASSES } from '@csi-sidecars-ts/shared';
+import { FakeApiServer, FakeCsiPlugin, grpcStatus } from '@csi-sidecars-ts/shared/testing';
 import type { Lease, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import { BASE_CONTROLLER_CAPS, DRIVER, claim, eventually, eventuallyAsync, startInstance, storageClass, type ProvisionerInstance } from './__fixtures__/harness.js';
 import { PROVISIONING_PROTECTION_FINALIZER } from './controller/constants.js';

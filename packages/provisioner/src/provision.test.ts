@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { GrpcCode, PERSISTENT_VOLUMES, PERSISTENT_VOLUME_CLAIMS, SECRETS, STORAGE_CLASSES, CSI_NODES, NODES, grpcStatus } from '@csi-sidecars-ts/shared';
+import {
+  GrpcCode,
+  PERSISTENT_VOLUMES,
+  PERSISTENT_VOLUME_CLAIMS,
+  SECRETS,
+  STORAGE_CLASSES,
+  CSI_NODES,
+  NODES,
+} from '@csi-sidecars-ts/shared';
+import { grpcStatus } from '@csi-sidecars-ts/shared/testing';
 import type { PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import { DRIVER, TOPOLOGY_PLUGIN_CAPS, claim, eventually, eventuallyAsync, startHarness, storageClass, type Harness } from './__fixtures__/harness.js';
 

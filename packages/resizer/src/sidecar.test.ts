@@ -4,10 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   createKubeClient,
   CsiConnection,
-  eventually,
-  FakeApiServer,
-  FakeCsiPlugin,
-  GiB,
   InformerFactory,
   MemoryEventRecorder,
   PERSISTENT_VOLUME_CLAIMS,
@@ -17,6 +13,7 @@ import {
   VOLUME_ATTRIBUTES_CLASSES,
   discardLogger,
 } from '@csi-sidecars-ts/shared';
+import { eventually, FakeApiServer, FakeCsiPlugin, GiB } from '@csi-sidecars-ts/shared/testing';
 import type { KubeClient, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import { Registry } from 'prom-client';
 import { boundPair, TEST_DRIVER } from './testing/fakes.js';

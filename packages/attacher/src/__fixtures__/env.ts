@@ -1,7 +1,17 @@
 // A complete attacher against the fake apiserver and the fake CSI plugin (real HTTP, real unix
 // socket, real clock with short retry intervals), for the controller tests.
-import type { CSINode, FakeCsiPluginOptions, KubeClient, PersistentVolume } from '@csi-sidecars-ts/shared';
-import { CSI_NODES, PERSISTENT_VOLUMES, CsiConnection, FakeApiServer, FakeCsiPlugin, InformerFactory, createKubeClient, discardLogger, eventually, realClock } from '@csi-sidecars-ts/shared';
+import type { CSINode, KubeClient, PersistentVolume } from '@csi-sidecars-ts/shared';
+import type { FakeCsiPluginOptions } from '@csi-sidecars-ts/shared/testing';
+import {
+  CSI_NODES,
+  PERSISTENT_VOLUMES,
+  CsiConnection,
+  InformerFactory,
+  createKubeClient,
+  discardLogger,
+  realClock,
+} from '@csi-sidecars-ts/shared';
+import { FakeApiServer, FakeCsiPlugin, eventually } from '@csi-sidecars-ts/shared/testing';
 import { Registry } from 'prom-client';
 import type { AttacherHandle, AttacherRunOptions } from '../sidecar.js';
 import { startAttacher } from '../sidecar.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { KubeClient, PersistentVolume, VolumeAttachment } from '@csi-sidecars-ts/shared';
-import { FakeApiServer, PERSISTENT_VOLUMES, SECRETS, VOLUME_ATTACHMENTS, createKubeClient } from '@csi-sidecars-ts/shared';
+import { PERSISTENT_VOLUMES, SECRETS, VOLUME_ATTACHMENTS, createKubeClient } from '@csi-sidecars-ts/shared';
+import { FakeApiServer } from '@csi-sidecars-ts/shared/testing';
 import { FINALIZER, PV_PROTECTION, csiPv, va } from '../__fixtures__/objects.js';
 import { KubeAttacherApi } from './attacher-api.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { CsiCallError, CsiConnection, FakeCsiPlugin, FakeClock, GrpcCode, realClock } from '@csi-sidecars-ts/shared';
+import { CsiCallError, CsiConnection, FakeClock, GrpcCode, realClock } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin } from '@csi-sidecars-ts/shared/testing';
 import { CsiAttacher } from './attacher-csi.js';
 
 let plugin: FakeCsiPlugin;

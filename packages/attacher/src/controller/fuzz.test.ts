@@ -5,7 +5,14 @@
 // throws its own error type (VolumeSourceError, AccessModeError, NodeIdError) with a message;
 // what it answers is well-formed.
 import { describe, expect, it } from '@jest/globals';
-import { AccessModeError, createMigrationTranslator, fuzzSeed, seededRandom, type CSINode, type PersistentVolume, type SeededRandom, type VolumeAttachment } from '@csi-sidecars-ts/shared';
+import {
+  AccessModeError,
+  createMigrationTranslator,
+  type CSINode,
+  type PersistentVolume,
+  type VolumeAttachment,
+} from '@csi-sidecars-ts/shared';
+import { fuzzSeed, seededRandom, type SeededRandom } from '@csi-sidecars-ts/shared/testing';
 import { VA_NODE_ID_ANNOTATION } from './names.js';
 import { NodeIdError, resolveNodeId } from './node-id.js';
 import { publishRequestOf, unpublishRequestOf } from './publish-request.js';

@@ -1,17 +1,10 @@
 // Test harness: the provisioner against the fake apiserver (real HTTP) and the fake CSI plugin
 // (real gRPC on a temporary unix socket), with short retry intervals.
 
-import {
-  CsiConnection,
-  FakeApiServer,
-  FakeCsiPlugin,
-  InformerFactory,
-  MemoryEventRecorder,
-  createKubeClient,
-  discardLogger,
-  eventually,
-} from '@csi-sidecars-ts/shared';
-import type { ControllerCapabilityName, CsiOperationMetrics, CsiPluginCapabilityInput, FakeApiServerOptions, FakeCsiPluginOptions, KubeClient, Logger } from '@csi-sidecars-ts/shared';
+import { CsiConnection, InformerFactory, MemoryEventRecorder, createKubeClient, discardLogger } from '@csi-sidecars-ts/shared';
+import { FakeApiServer, FakeCsiPlugin, eventually } from '@csi-sidecars-ts/shared/testing';
+import type { ControllerCapabilityName, CsiOperationMetrics, CsiPluginCapabilityInput, KubeClient, Logger } from '@csi-sidecars-ts/shared';
+import type { FakeApiServerOptions, FakeCsiPluginOptions } from '@csi-sidecars-ts/shared/testing';
 import { Registry } from 'prom-client';
 import { startProvisioner } from '../sidecar.js';
 import type { ProvisionerSidecar, ProvisionerSidecarOptions } from '../sidecar.js';

@@ -4,7 +4,6 @@ import {
   CSI_NODES,
   CSI_STORAGE_CAPACITIES,
   CSI_STORAGE_CAPACITIES_V1BETA1,
-  FakeApiServer,
   KubeApiError,
   NODES,
   STORAGE_CLASSES,
@@ -12,6 +11,7 @@ import {
   discardLogger,
   memoryLogger,
 } from '@csi-sidecars-ts/shared';
+import { FakeApiServer } from '@csi-sidecars-ts/shared/testing';
 import type { CSIStorageCapacity, KubeClient, KubeRequester, ResourceDescriptor } from '@csi-sidecars-ts/shared';
 import { DRIVER, TOPOLOGY_PLUGIN_CAPS, eventually, startHarness, storageClass, type Harness } from '../__fixtures__/harness.js';
 import { INVALID_CAPACITY_NAME, detectCapacityApi } from './api-version.js';

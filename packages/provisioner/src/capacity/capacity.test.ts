@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { CSI_NODES, CSI_STORAGE_CAPACITIES, NODES, PODS, STORAGE_CLASSES } from '@csi-sidecars-ts/shared';
-import type { CSIStorageCapacity, FakeApiServer } from '@csi-sidecars-ts/shared';
+import type { CSIStorageCapacity } from '@csi-sidecars-ts/shared';
+import type { FakeApiServer } from '@csi-sidecars-ts/shared/testing';
 import { DRIVER, TOPOLOGY_PLUGIN_CAPS, eventually, eventuallyAsync, startHarness, storageClass, type Harness } from '../__fixtures__/harness.js';
 
 let h: Harness | undefined;

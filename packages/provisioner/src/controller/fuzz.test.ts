@@ -4,7 +4,8 @@
 // sizes; garbage annotations. Each function either answers or throws its own error type with a
 // message that names what is wrong — never a TypeError or RangeError from deep inside.
 import { describe, expect, it } from '@jest/globals';
-import { QuantityParseError, fuzzSeed, parseQuantity, seededRandom, type PersistentVolumeClaim, type SeededRandom, type StorageClass } from '@csi-sidecars-ts/shared';
+import { QuantityParseError, parseQuantity, type PersistentVolumeClaim, type StorageClass } from '@csi-sidecars-ts/shared';
+import { fuzzSeed, seededRandom, type SeededRandom } from '@csi-sidecars-ts/shared/testing';
 import { decideClaim, selectedNodeOf } from './claim-decision.js';
 import { CSI_PARAMETER_PREFIX } from './constants.js';
 import { ParameterError, RESERVED_PARAMETER_KEYS, fsTypeFromParameters, stripReservedParameters } from './parameters.js';

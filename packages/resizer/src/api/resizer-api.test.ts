@@ -1,6 +1,7 @@
 // KubeResizerApi over HTTP against the fake apiserver: paths, content types, preconditions.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createKubeClient, FakeApiServer, isConflict, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, SECRETS } from '@csi-sidecars-ts/shared';
+import { createKubeClient, isConflict, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, SECRETS } from '@csi-sidecars-ts/shared';
+import { FakeApiServer } from '@csi-sidecars-ts/shared/testing';
 import type { KubeClient, PersistentVolume, PersistentVolumeClaim } from '@csi-sidecars-ts/shared';
 import { boundPair } from '../testing/fakes.js';
 import { KubeResizerApi } from './resizer-api.js';

@@ -5,7 +5,8 @@
 // field; the match checks always answer with a reason; the target choice always answers with one
 // of its three kinds and never targets a size nobody asked for.
 import { describe, expect, it } from '@jest/globals';
-import { fuzzSeed, parseQuantity, seededRandom, type PersistentVolume, type PersistentVolumeClaim, type Quantity, type SeededRandom } from '@csi-sidecars-ts/shared';
+import { parseQuantity, type PersistentVolume, type PersistentVolumeClaim, type Quantity } from '@csi-sidecars-ts/shared';
+import { fuzzSeed, seededRandom, type SeededRandom } from '@csi-sidecars-ts/shared/testing';
 import { ResizeStatus } from '../constants.js';
 import { allocatedSize, requestedSize, resizeStatusOf, statusCapacity, volumeCapacity } from './pvc-state.js';
 import { chooseResizeTarget } from './resize-target.js';

@@ -1,6 +1,7 @@
 // CsiResizer / CsiModifier against the fake CSI plugin over a real unix socket.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { CsiCallError, CsiConnection, FakeCsiPlugin, GiB, GrpcCode, KubeApiError } from '@csi-sidecars-ts/shared';
+import { CsiCallError, CsiConnection, GrpcCode, KubeApiError } from '@csi-sidecars-ts/shared';
+import { FakeCsiPlugin, GiB } from '@csi-sidecars-ts/shared/testing';
 import type { PersistentVolume, Secret } from '@csi-sidecars-ts/shared';
 import { boundPair, q, TEST_DRIVER } from '../testing/fakes.js';
 import { classifyFailure, InfeasibleResizeError } from './errors.js';

@@ -16,8 +16,4 @@ export * from './schema.js';
 export * from './socket-wait.js';
 export type * from './types.js';
 export * from './unary-caller.js';
-export * from './testing/fake-plugin.js';
-export * from './testing/fake-volume-store.js';
-export * from './testing/grpc-status.js';
-export * from './testing/seeded-random.js';
 export * from './fault-proxy/index.js';

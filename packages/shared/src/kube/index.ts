@@ -24,5 +24,3 @@ export * from './informer.js';
 export * from './informer-factory.js';
 export * from './cache-transform.js';
 export * from './list-parse.js';
-export * from './testing/fake-apiserver.js';
-export * from './testing/eventually.js';
