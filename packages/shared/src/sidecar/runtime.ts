@@ -123,9 +123,14 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
   const root = new DisposableStore();
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
+  // Exit means exit, as a Go main that returns or calls os.Exit: once shutdown has decided (after
+  // the drain and disposal, or at once when the Lease is lost), nothing left open — a watch, a
+  // plugin call that ignores cancellation — may keep the process alive or acting. Tests inject
+  // their own `exit`.
+  const exitProcess = spec.exit ?? ((code: number) => process.exit(code));
   const exit = (code: number) => {
     resolveExit(code);
-    spec.exit?.(code);
+    exitProcess(code);
   };
 
   let stopControllers: (() => Promise<void>) | undefined;
@@ -239,10 +244,9 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
       onStoppedLeading: (info) => {
         if (info.reason === 'lost') {
           logger.error('Stopped leading: the leader-election Lease was lost', info.error, { lease: `${namespace}/${name}` });
+          // As Go's FlushAndExit: a replica that lost its Lease must not go on acting, so no drain
+          // (in-flight CSI calls are journaled); the log is flushed on the way out.
           exit(1);
-          // As Go's FlushAndExit: a replica that lost its Lease must not go on acting (in-flight
-          // CSI calls are journaled). Open watches and requests would otherwise keep it alive.
-          if (!spec.exit) setTimeout(() => process.exit(1), 100).unref();
         }
       },
     });
