@@ -23,6 +23,9 @@ export interface BenchClusterOptions {
 }
 
 export class BenchCluster {
+  /** Namespaces purge() deleted that may still be on their way out. */
+  readonly #deletedNamespaces: string[] = [];
+
   private constructor(
     readonly cp: ControlPlane,
     readonly info: ClusterInfo,
@@ -131,6 +134,38 @@ export class BenchCluster {
       for (const n of names((await api.listAll(paths.attachments)).items)) await this.#forceDelete(paths.attachment(n));
       await new Promise((r) => setTimeout(r, 250));
     }
+    if (ns) this.#deletedNamespaces.push(ns);
+  }
+
+  /**
+   * Waits (at most timeoutMs) until the namespaces of earlier runs are gone. The namespace
+   * controller (in kube-controller-manager) empties and removes a deleted namespace mostly with
+   * reads, throttled by its own client: waitQuiet, which watches writes, does not see that work,
+   * and a run started meanwhile would share the machine with it. Called after the next run's
+   * preparation, so the two overlap.
+   */
+  async waitDeletedNamespacesGone(timeoutMs = 60_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#deletedNamespaces.length > 0) {
+      const ns = this.#deletedNamespaces[0]!;
+      if (!(await this.#waitGone(paths.namespace(ns), deadline - Date.now()))) return false;
+      this.#deletedNamespaces.shift();
+    }
+    return true;
+  }
+
+  async #waitGone(path: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        await this.api.get(path);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) return true;
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return false;
   }
 
   /**

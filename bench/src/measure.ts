@@ -133,6 +133,7 @@ export async function measureRun({ scenario, ctx, binary, flags, logDir, pair, c
     await scenario.prepare(ctx);
     phase('prepared');
     ctx.progress('waiting for the cluster to settle');
+    if (!(await cluster.waitDeletedNamespacesGone())) record.notes.push("an earlier run's namespace was still being deleted when the sidecar started");
     if (!(await cluster.waitQuiet())) record.notes.push('the other controllers were still busy when the sidecar started');
     phase('cluster quiet');
     const probe = await createProbe(cluster, scenario.info.sidecar, ctx.ns, ctx.runId);
