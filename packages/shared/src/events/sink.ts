@@ -11,10 +11,14 @@ export interface EventSink {
   patch(event: CoreV1EventBody, patch: Record<string, unknown>): Promise<CoreV1EventBody>;
 }
 
-/** Writes events through any client that can send raw JSON requests (a KubeClient). */
+/**
+ * Writes events through any client that can send raw JSON requests (a KubeClient). Event writes
+ * are deferrable: under the client's rate limit they let the controllers' own writes go first.
+ */
 export function apiEventSink(client: KubeRequester): EventSink {
+  const deferrable: KubeRequester = { request: (req) => client.request({ ...req, priority: 'deferrable' }) };
   return {
-    create: (event) => createObject(client, EVENTS, event),
-    patch: (event, patch) => patchObject<CoreV1EventBody>(client, EVENTS, event.metadata.name, event.metadata.namespace, patch, 'strategic'),
+    create: (event) => createObject(deferrable, EVENTS, event),
+    patch: (event, patch) => patchObject<CoreV1EventBody>(deferrable, EVENTS, event.metadata.name, event.metadata.namespace, patch, 'strategic'),
   };
 }

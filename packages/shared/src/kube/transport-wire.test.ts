@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { KubeConnection } from './connection.js';
+import { TokenBucket } from './token-bucket.js';
 import { KubeTransport } from './transport.js';
 
 function transport(server: string): KubeTransport {
@@ -105,5 +106,42 @@ describe('request bodies', () => {
       { length: String(Buffer.byteLength('{"x":"é"}')), type: 'application/merge-patch+json', body: '{"x":"é"}' },
       { length: String(Buffer.byteLength('{"b":"ü"}')), type: 'application/json', body: '{"b":"ü"}' },
     ]);
+  });
+});
+
+// Events ask for 'deferrable': the limiter sends the requests queued behind them first.
+describe('rate limiter priority', () => {
+  let server: http.Server;
+  let base: string;
+  const arrived: string[] = [];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      arrived.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('sends a deferrable request after the ordinary ones that queued behind it', async () => {
+    const connection: KubeConnection = { server: base, applyToHTTPSOptions: () => Promise.resolve() };
+    const t = new KubeTransport({ connection, limiter: new TokenBucket({ qps: 20, burst: 1 }) });
+    try {
+      await t.requestJson({ method: 'GET', path: '/first' });
+      const event = t.requestJson({ method: 'POST', path: '/event', body: {}, priority: 'deferrable' });
+      const a = t.requestJson({ method: 'POST', path: '/a', body: {} });
+      const b = t.requestJson({ method: 'POST', path: '/b', body: {} });
+      await Promise.all([event, a, b]);
+      expect(arrived).toEqual(['/first', '/a', '/b', '/event']);
+    } finally {
+      t.dispose();
+    }
   });
 });

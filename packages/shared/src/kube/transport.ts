@@ -43,6 +43,11 @@ export interface KubeRequest {
   signal?: AbortSignal;
   /** Overrides the client's request timeout; 0 disables it. */
   timeoutMs?: number;
+  /**
+   * 'deferrable': the rate limiter lets reserved requests go first for a while (events; see
+   * token-bucket.ts). Default: served in arrival order.
+   */
+  priority?: 'deferrable';
 }
 
 export interface KubeResponse {
@@ -239,10 +244,12 @@ export class KubeTransport {
     let waited = 0;
     // Watches are not rate limited (see the header).
     if (this.#limiter && !stream) {
-      waited = await this.#limiter.acquire(req.signal);
+      const deferrable = req.priority === 'deferrable';
+      waited = await (deferrable ? this.#limiter.acquireDeferrable(req.signal) : this.#limiter.acquire(req.signal));
       if (waited > 50) {
         // client-go's wording, so people grepping for throttling find it.
-        const log = waited > 1000 ? this.#logger : this.#logger.v(3);
+        // A deferred event waited on purpose: not worth a line at the default verbosity.
+        const log = waited > 1000 && !deferrable ? this.#logger : this.#logger.v(3);
         log.info('Waited before sending request', { delay: `${waited}ms`, reason: 'client-side throttling, not priority and fairness', verb: req.method, URL: url.toString() });
       }
     }
