@@ -34,6 +34,20 @@ function recorder(clock = new FakeClock(), sink: EventSink = apiEventSink(client
   return new KubeEventRecorder({ sink, source: { component: 'io.example.csi_host_1234' }, clock, random: () => 0.5 });
 }
 
+/** A sink whose creates hang until release(): the first event stays in flight, the rest queue. */
+function gatedSink(): { sink: EventSink; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const sink: EventSink = {
+    create: async (e) => {
+      await gate;
+      return e;
+    },
+    patch: async (e) => e,
+  };
+  return { sink, release };
+}
+
 describe('KubeEventRecorder against an apiserver', () => {
   it('creates a core/v1 Event with the involved object, source and timestamps of client-go', async () => {
     const clock = new FakeClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
@@ -171,15 +185,7 @@ describe('KubeEventRecorder with a failing sink', () => {
   });
 
   it('logs a flood of dropped events once per interval with counts, not once per event', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const sink: EventSink = {
-      create: async (e) => {
-        await gate;
-        return e;
-      },
-      patch: async (e) => e,
-    };
+    const { sink, release } = gatedSink();
     const clock = new FakeClock(1_000_000);
     const { logger, lines } = memoryLogger();
     const r = new KubeEventRecorder({ sink, source: { component: 'c' }, logger, clock, maxQueued: 1 });
@@ -203,15 +209,7 @@ describe('KubeEventRecorder with a failing sink', () => {
   });
 
   it('never blocks or throws: bounded queue, bad event types and broken sinks are logged', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const sink: EventSink = {
-      create: async (e) => {
-        await gate;
-        return e;
-      },
-      patch: async (e) => e,
-    };
+    const { sink, release } = gatedSink();
     const { logger, lines } = memoryLogger();
     const r = new KubeEventRecorder({ sink, source: { component: 'c' }, logger, maxQueued: 2 });
     for (let i = 0; i < 5; i++) r.event({ ...ref, name: `c${i}` }, 'Normal', 'R', `m${i}`);

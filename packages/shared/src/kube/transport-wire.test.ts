@@ -4,9 +4,28 @@ import type { KubeConnection } from './connection.js';
 import { TokenBucket } from './token-bucket.js';
 import { KubeTransport } from './transport.js';
 
-function transport(server: string): KubeTransport {
+function transport(server: string, limiter?: TokenBucket): KubeTransport {
   const connection: KubeConnection = { server, applyToHTTPSOptions: () => Promise.resolve() };
-  return new KubeTransport({ connection });
+  return new KubeTransport({ connection, limiter });
+}
+
+/** A plain HTTP server on loopback for the enclosing describe block; returns its base URL. */
+function useLocalServer(handler: http.RequestListener): () => string {
+  let server: http.Server | undefined;
+  let base = '';
+  beforeAll(async () => {
+    const s = http.createServer(handler);
+    server = s;
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(s.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    const s = server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  });
+  return () => base;
 }
 
 describe('KubeTransport.url', () => {
@@ -29,33 +48,21 @@ describe('KubeTransport.url', () => {
 
 // A body that arrives in several chunks is joined; one that arrives in one chunk is used as is.
 describe('buffered responses', () => {
-  let server: http.Server;
-  let base: string;
   const big = JSON.stringify({ items: Array.from({ length: 3000 }, (_, i) => ({ name: `item-${i}`, pad: 'x'.repeat(40) })) });
-
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      if (req.url === '/small') {
-        res.end('{"a":"ü"}');
-        return;
-      }
-      // Split inside a multi-byte character, over several writes.
-      const buf = Buffer.from(big.replace('item-7"', 'itém-7"'));
-      res.write(buf.subarray(0, 1001));
-      setTimeout(() => res.end(buf.subarray(1001)), 5);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  });
-
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+  const base = useLocalServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    if (req.url === '/small') {
+      res.end('{"a":"ü"}');
+      return;
+    }
+    // Split inside a multi-byte character, over several writes.
+    const buf = Buffer.from(big.replace('item-7"', 'itém-7"'));
+    res.write(buf.subarray(0, 1001));
+    setTimeout(() => res.end(buf.subarray(1001)), 5);
   });
 
   it('parses small and multi-chunk bodies', async () => {
-    const t = transport(base);
+    const t = transport(base());
     try {
       expect(await t.requestJson({ method: 'GET', path: '/small' })).toEqual({ a: 'ü' });
       const got = await t.requestJson<{ items: { name: string }[] }>({ method: 'GET', path: '/big' });
@@ -69,31 +76,19 @@ describe('buffered responses', () => {
 });
 
 describe('request bodies', () => {
-  let server: http.Server;
-  let base: string;
   const seen: { length: string | undefined; type: string | undefined; body: string }[] = [];
-
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        seen.push({ length: req.headers['content-length'], type: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end('{}');
-      });
+  const base = useLocalServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ length: req.headers['content-length'], type: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  });
-
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
   });
 
   it('sends objects as JSON, strings and Buffers as they are, with the byte length (multi-byte text included)', async () => {
-    const t = transport(base);
+    const t = transport(base());
     try {
       await t.requestJson({ method: 'POST', path: '/a', body: { msg: 'grüße ✓' } });
       await t.requestJson({ method: 'PATCH', path: '/b', body: '{"x":"é"}', contentType: 'application/merge-patch+json' });
@@ -111,28 +106,15 @@ describe('request bodies', () => {
 
 // Events ask for 'deferrable': the limiter sends the requests queued behind them first.
 describe('rate limiter priority', () => {
-  let server: http.Server;
-  let base: string;
   const arrived: string[] = [];
-
-  beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      arrived.push(req.url ?? '');
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end('{}');
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  });
-
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+  const base = useLocalServer((req, res) => {
+    arrived.push(req.url ?? '');
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{}');
   });
 
   it('sends a deferrable request after the ordinary ones that queued behind it', async () => {
-    const connection: KubeConnection = { server: base, applyToHTTPSOptions: () => Promise.resolve() };
-    const t = new KubeTransport({ connection, limiter: new TokenBucket({ qps: 20, burst: 1 }) });
+    const t = transport(base(), new TokenBucket({ qps: 20, burst: 1 }));
     try {
       await t.requestJson({ method: 'GET', path: '/first' });
       const event = t.requestJson({ method: 'POST', path: '/event', body: {}, priority: 'deferrable' });
