@@ -9,6 +9,7 @@ export async function runAttacher(options: AttacherOptions, ctx: RunContext): Pr
   return runSidecar({
     // Log lines go where the command's output goes (the process's stderr in production).
     writeLog: (line) => ctx.io.stderr(`${line}\n`),
+    exit: ctx.io.exit,
     kind: 'attacher',
     component: 'csi-attacher',
     version: ATTACHER_VERSION,

@@ -35,6 +35,7 @@ export async function runProvisioner(options: ProvisionerOptions, ctx: RunContex
   return runSidecar({
     // Log lines go where the command's output goes (the process's stderr in production).
     writeLog: (line) => ctx.io.stderr(`${line}\n`),
+    exit: ctx.io.exit,
     kind: 'provisioner',
     component: 'csi-provisioner',
     version: PROVISIONER_VERSION,

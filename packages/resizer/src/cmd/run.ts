@@ -27,6 +27,7 @@ export async function runResizer(options: ResizerOptions, ctx: RunContext): Prom
   return runSidecar({
     // Log lines go where the command's output goes (the process's stderr in production).
     writeLog: (line) => ctx.io.stderr(`${line}\n`),
+    exit: ctx.io.exit,
     kind: 'resizer',
     component: 'csi-resizer',
     version: RESIZER_VERSION,

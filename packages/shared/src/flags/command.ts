@@ -11,6 +11,8 @@ export interface CommandIO {
   stdout(text: string): void;
   stderr(text: string): void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Ends the process once the sidecar has decided to (the bins: process.exit). Tests leave it out. */
+  exit?(code: number): void;
 }
 
 export interface RunContext {
@@ -105,5 +107,6 @@ export function processIO(): CommandIO {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => stderr.write(text),
     env: process.env,
+    exit: (code) => process.exit(code),
   };
 }

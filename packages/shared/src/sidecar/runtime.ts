@@ -86,8 +86,9 @@ export interface SidecarSpec<P = undefined> {
   prepare?(ctx: SidecarContext): Promise<P>;
   /** Starts the controllers; called once this replica may act (after winning the election). */
   start(ctx: SidecarContext, signal: AbortSignal, prepared: P): Promise<Disposable>;
-  /** Tests inject these. */
+  /** Tests inject this. */
   env?: NodeJS.ProcessEnv;
+  /** Called with the exit code once the sidecar is done (the bins: process.exit). */
   exit?: (code: number) => void;
   writeLog?: (line: string) => void;
 }
@@ -125,12 +126,11 @@ export async function runSidecar<P = undefined>(spec: SidecarSpec<P>): Promise<n
   const exited = new Promise<number>((r) => (resolveExit = r));
   // Exit means exit, as a Go main that returns or calls os.Exit: once shutdown has decided (after
   // the drain and disposal, or at once when the Lease is lost), nothing left open — a watch, a
-  // plugin call that ignores cancellation — may keep the process alive or acting. Tests inject
-  // their own `exit`.
-  const exitProcess = spec.exit ?? ((code: number) => process.exit(code));
+  // plugin call that ignores cancellation — may keep the process alive or acting. The bins pass
+  // process.exit (CommandIO.exit); tests pass their own or none.
   const exit = (code: number) => {
     resolveExit(code);
-    exitProcess(code);
+    spec.exit?.(code);
   };
 
   let stopControllers: (() => Promise<void>) | undefined;
